@@ -1,0 +1,66 @@
+// The metadata of one file system entry as stored in a tree blob.
+// A tree blob is the list of Nodes of one directory, sorted by name
+// (bytewise). Serialisation lives in format/tree.h; reading a Node from the
+// file system lives in fs/metadata.h; applying one on restore in
+// fs/restore_target.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "util/bytes.h"
+
+namespace ks {
+
+enum class NodeType : uint8_t {
+  kFile = 1,
+  kDir = 2,
+  kSymlink = 3,
+  kCharDev = 4,
+  kBlockDev = 5,
+  kFifo = 6,
+  kSocket = 7,
+};
+
+inline const char* NodeTypeName(NodeType t) {
+  switch (t) {
+    case NodeType::kFile: return "file";
+    case NodeType::kDir: return "dir";
+    case NodeType::kSymlink: return "symlink";
+    case NodeType::kCharDev: return "chardev";
+    case NodeType::kBlockDev: return "blockdev";
+    case NodeType::kFifo: return "fifo";
+    case NodeType::kSocket: return "socket";
+  }
+  return "unknown";
+}
+
+struct Xattr {
+  std::string name;  // e.g. "user.comment", "system.posix_acl_access"
+  Bytes value;
+  bool operator==(const Xattr&) const = default;
+};
+
+struct Node {
+  NodeType type = NodeType::kFile;
+  std::string name;  // one path component; arbitrary bytes except '/' and NUL
+  uint32_t mode = 0;  // permission bits incl. setuid/setgid/sticky (no type bits)
+  uint32_t uid = 0, gid = 0;
+  std::string user, group;  // names at backup time ("" if unknown)
+  int64_t mtime_ns = 0;     // modification time, ns since the Unix epoch
+  int64_t ctime_ns = 0;     // status change time (change detection only)
+  uint64_t inode = 0, device = 0;  // for change detection and hard links
+  uint64_t links = 1;              // st_nlink
+  uint64_t size = 0;               // file size in bytes
+  uint64_t rdev = 0;               // device number for char/block devices
+  std::string link_target;         // symlink target, raw bytes
+  std::vector<Id> content;         // file: data blob ids in order
+  Id subtree;                      // dir: id of its tree blob
+  std::vector<Xattr> xattrs;       // sorted by name
+
+  bool operator==(const Node&) const = default;
+};
+
+}  // namespace ks
