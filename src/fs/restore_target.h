@@ -53,14 +53,17 @@ class RestoreTarget {
   // ApplyMetadata, after its children are written.
   Result<UniqueFd> MakeDir(int parent_fd, const Node& node) const;
 
-  // Creates (or truncates, replacing any non-regular entry such as a
-  // symlink) the regular file node.name, sizes it to node.size with
-  // ftruncate (so unwritten ranges stay holes: sparse files stay sparse), and
-  // returns it opened for writing.
+  // Creates the regular file node.name, replacing any non-directory entry
+  // there (an existing file is replaced, not truncated in place: it could be
+  // a hard link to a file outside the target; a directory in the way is an
+  // error of kind kAlreadyExists), sizes it to node.size with ftruncate (so
+  // unwritten ranges stay holes: sparse files stay sparse), and returns it
+  // opened for writing.
   Result<UniqueFd> CreateFile(int parent_fd, const Node& node) const;
 
   // Creates a symlink, fifo, socket or device node (devices only as root;
-  // otherwise an error of kind kPermission). Replaces an existing entry.
+  // otherwise an error of kind kPermission). Replaces an existing
+  // non-directory entry (a directory in the way is kAlreadyExists).
   Status MakeOther(int parent_fd, const Node& node) const;
 
   // Hard link: links `existing_rel_path` (relative to the root, already
@@ -72,7 +75,8 @@ class RestoreTarget {
   // parent_fd, never following a symlink (a symlink gets owner, xattrs and
   // times only). Best-effort parts that the file system or privileges refuse
   // (xattrs in security.*, chown as non-root) are skipped silently; other
-  // failures are returned.
+  // failures are returned. setuid/setgid bits of a non-directory are dropped
+  // when it does not end up with the snapshot's owner (as GNU tar does).
   Status ApplyMetadata(int parent_fd, const Node& node) const;
 
  private:
