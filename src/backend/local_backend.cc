@@ -1,0 +1,196 @@
+#include "backend/local_backend.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "crypto/aead.h"
+#include "fs/unique_fd.h"
+
+namespace ks {
+namespace {
+
+constexpr const char* kTmpPrefix = ".tmp-";
+
+Status FsyncDir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return Fail(ErrnoError(errno, "open directory " + dir));
+  if (::fsync(fd.get()) != 0) return Fail(ErrnoError(errno, "fsync directory " + dir));
+  return Ok();
+}
+
+Status MkdirP(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+    return Fail(ErrnoError(errno, "create directory " + path));
+  return Ok();
+}
+
+}  // namespace
+
+const char* ObjectTypeDir(ObjectType t) {
+  switch (t) {
+    case ObjectType::kConfig: return "";
+    case ObjectType::kKey: return "keys";
+    case ObjectType::kSnapshot: return "snapshots";
+    case ObjectType::kIndex: return "index";
+    case ObjectType::kPack: return "data";
+    case ObjectType::kLock: return "locks";
+  }
+  return "unknown";
+}
+
+std::string LocalBackend::DirOf(ObjectType t, const std::string& name) const {
+  if (t == ObjectType::kConfig) return root_;
+  std::string d = root_ + "/" + ObjectTypeDir(t);
+  // Packs are spread over 256 subdirectories so no directory grows huge.
+  if (t == ObjectType::kPack) d += "/" + name.substr(0, 2);
+  return d;
+}
+
+std::string LocalBackend::PathOf(ObjectType t, const std::string& name) const {
+  return DirOf(t, name) + "/" + name;
+}
+
+Status LocalBackend::CreateLayout() {
+  KS_TRY(MkdirP(root_));
+  for (ObjectType t : {ObjectType::kKey, ObjectType::kSnapshot, ObjectType::kIndex,
+                       ObjectType::kPack, ObjectType::kLock})
+    KS_TRY(MkdirP(root_ + "/" + ObjectTypeDir(t)));
+  for (int i = 0; i < 256; i++) KS_TRY(MkdirP(DirOf(ObjectType::kPack, HexEncode(Bytes{uint8_t(i)}))));
+  return FsyncDir(root_);
+}
+
+Status LocalBackend::Put(ObjectType t, const std::string& name, ByteSpan data) {
+  if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
+    return Fail(ErrorKind::kInvalidArgument, "bad object name '" + name + "'");
+  std::string dir = DirOf(t, name);
+  std::string final_path = dir + "/" + name;
+  uint8_t rnd[8];
+  RandomBytes(rnd, sizeof rnd);
+  std::string tmp = dir + "/" + kTmpPrefix + HexEncode(rnd);
+  // Write to a temporary name first: a crash leaves only a temp file, never a
+  // partial object under its real name.
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400));
+  if (!fd.valid()) {
+    if (errno == ENOENT && t == ObjectType::kPack) {  // layout made by an older run
+      KS_TRY(MkdirP(dir));
+      fd = UniqueFd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400));
+    }
+    if (!fd.valid()) return Fail(ErrnoError(errno, "create " + tmp));
+  }
+  auto cleanup_fail = [&](Error e) {
+    fd.Reset();
+    ::unlink(tmp.c_str());
+    return Fail(std::move(e));
+  };
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return cleanup_fail(ErrnoError(errno, "write " + final_path));
+    }
+    done += size_t(n);
+  }
+  // Data must be on disk before the name points at it, or a power cut could
+  // leave a named object with missing contents.
+  if (::fsync(fd.get()) != 0) return cleanup_fail(ErrnoError(errno, "fsync " + final_path));
+  fd.Reset();
+  // link(2) fails with EEXIST instead of replacing: objects are write-once.
+  if (::link(tmp.c_str(), final_path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    if (err == EEXIST)
+      return Fail(ErrorKind::kAlreadyExists, "object " + final_path + " already exists");
+    return Fail(ErrnoError(err, "link " + final_path));
+  }
+  ::unlink(tmp.c_str());
+  // The new directory entry must be durable before callers rely on it (the
+  // index and snapshot written after it refer to this object).
+  return FsyncDir(dir);
+}
+
+Result<Bytes> LocalBackend::Get(ObjectType t, const std::string& name, uint64_t offset,
+                                uint64_t length) {
+  std::string path = PathOf(t, name);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Fail(ErrnoError(errno, "open " + path));
+  if (length == 0) {
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return Fail(ErrnoError(errno, "stat " + path));
+    if (uint64_t(st.st_size) < offset)
+      return Fail(ErrorKind::kCorrupt, "object " + path + " is shorter than expected");
+    length = uint64_t(st.st_size) - offset;
+  }
+  Bytes out(length);
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = ::pread(fd.get(), out.data() + done, length - done, off_t(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Fail(ErrnoError(errno, "read " + path));
+    }
+    if (n == 0) return Fail(ErrorKind::kCorrupt, "object " + path + " is shorter than expected");
+    done += size_t(n);
+  }
+  return out;
+}
+
+Result<ObjectInfo> LocalBackend::Stat(ObjectType t, const std::string& name) {
+  struct stat st;
+  std::string path = PathOf(t, name);
+  if (::stat(path.c_str(), &st) != 0) return Fail(ErrnoError(errno, "stat " + path));
+  return ObjectInfo{name, uint64_t(st.st_size)};
+}
+
+static Status ListDir(const std::string& dir, std::vector<ObjectInfo>& out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) {
+    if (errno == ENOENT) return Ok();
+    return Fail(ErrnoError(errno, "list " + dir));
+  }
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n.empty() || n[0] == '.') continue;  // ".", "..", temp files
+    struct stat st;
+    if (::fstatat(dirfd(d), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    out.push_back({n, uint64_t(st.st_size)});
+  }
+  ::closedir(d);
+  return Ok();
+}
+
+Result<std::vector<ObjectInfo>> LocalBackend::List(ObjectType t) {
+  std::vector<ObjectInfo> out;
+  if (t == ObjectType::kConfig) {
+    if (auto s = Stat(t, "config")) out.push_back(*s);
+    return out;
+  }
+  std::string base = root_ + "/" + ObjectTypeDir(t);
+  if (t != ObjectType::kPack) {
+    KS_TRY(ListDir(base, out));
+    return out;
+  }
+  for (int i = 0; i < 256; i++) KS_TRY(ListDir(base + "/" + HexEncode(Bytes{uint8_t(i)}), out));
+  return out;
+}
+
+Status LocalBackend::Remove(ObjectType t, const std::string& name) {
+  std::string path = PathOf(t, name);
+  if (::unlink(path.c_str()) != 0) return Fail(ErrnoError(errno, "remove " + path));
+  return FsyncDir(DirOf(t, name));
+}
+
+Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location) {
+  std::string path = location;
+  if (path.rfind("local:", 0) == 0) path = path.substr(6);
+  if (path.empty()) return Fail(ErrorKind::kInvalidArgument, "empty repository location");
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return std::make_unique<LocalBackend>(path);
+}
+
+}  // namespace ks

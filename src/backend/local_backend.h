@@ -1,0 +1,31 @@
+// A repository in a local directory (docs/design.md, "Local layout").
+#pragma once
+
+#include "backend/backend.h"
+
+namespace ks {
+
+class LocalBackend : public Backend {
+ public:
+  explicit LocalBackend(std::string root) : root_(std::move(root)) {}
+
+  // Creates the directory layout (idempotent).
+  Status CreateLayout();
+
+  std::string Location() const override { return root_; }
+  Status Put(ObjectType t, const std::string& name, ByteSpan data) override;
+  Result<Bytes> Get(ObjectType t, const std::string& name, uint64_t offset,
+                    uint64_t length) override;
+  Result<ObjectInfo> Stat(ObjectType t, const std::string& name) override;
+  Result<std::vector<ObjectInfo>> List(ObjectType t) override;
+  Status Remove(ObjectType t, const std::string& name) override;
+
+  // Path of an object (tests use it to damage objects on purpose).
+  std::string PathOf(ObjectType t, const std::string& name) const;
+
+ private:
+  std::string DirOf(ObjectType t, const std::string& name) const;
+  std::string root_;
+};
+
+}  // namespace ks

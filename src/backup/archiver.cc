@@ -1,0 +1,496 @@
+#include "backup/archiver.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <map>
+#include <thread>
+
+#include "backup/blob_saver.h"
+#include "format/tree.h"
+#include "fs/metadata.h"
+#include "fs/unique_fd.h"
+#include "util/queue.h"
+
+namespace ks {
+namespace {
+
+// One directory being built. Alive until its tree blob is stored.
+struct DirCtx {
+  std::shared_ptr<DirCtx> parent;
+  std::optional<Node> node;  // none for the snapshot's root
+  std::mutex mu;
+  std::vector<Node> children;
+  // Children not finished yet, plus one while the scanner is still listing.
+  std::atomic<int64_t> pending{1};
+};
+
+struct FileCtx {
+  std::shared_ptr<DirCtx> dir;
+  Node node;
+  std::string path;
+  bool had_parent = false;
+  std::mutex mu;
+  std::vector<Id> ids;
+  size_t done = 0;
+  bool eof = false;
+  bool failed = false;
+};
+
+struct ChunkJob {
+  std::shared_ptr<FileCtx> file;
+  size_t index;
+  Bytes data;
+};
+
+// The selection of given paths as a tree of path components.
+struct PathTrie {
+  bool selected = false;
+  std::map<std::string, PathTrie> children;
+};
+
+std::string Absolute(const std::string& p) {
+  std::string abs = p;
+  if (abs.empty() || abs[0] != '/') {
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd)) abs = std::string(cwd) + "/" + abs;
+  }
+  // Lexical clean-up: "a//b", "a/./b", "a/b/.." (the last component is never
+  // resolved as a symlink: backing up a link stores the link).
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < abs.size()) {
+    size_t j = abs.find('/', i);
+    if (j == std::string::npos) j = abs.size();
+    std::string c = abs.substr(i, j - i);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(c);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const auto& c : parts) out += "/" + c;
+  return out.empty() ? "/" : out;
+}
+
+const Node* FindNode(const std::vector<Node>* nodes, const std::string& name) {
+  if (!nodes) return nullptr;
+  auto it = std::lower_bound(nodes->begin(), nodes->end(), name,
+                             [](const Node& n, const std::string& x) { return n.name < x; });
+  return it != nodes->end() && it->name == name ? &*it : nullptr;
+}
+
+class Archiver {
+ public:
+  Archiver(Repository& repo, const Clock& clock, const BackupOptions& o)
+      : repo_(repo), clock_(clock), opts_(o), saver_(repo),
+        files_(64), chunks_(size_t(Workers()) * 2 + 2) {}
+
+  Result<BackupResult> Run();
+
+ private:
+  int Workers() const {
+    int n = opts_.workers > 0 ? opts_.workers : int(std::thread::hardware_concurrency());
+    return std::max(1, n);
+  }
+  bool Failed() {
+    std::lock_guard l(fatal_mu_);
+    return fatal_.has_value();
+  }
+  void SetFatal(const Error& e) {
+    {
+      std::lock_guard l(fatal_mu_);
+      if (!fatal_) fatal_ = e;
+    }
+    files_.Close();
+    chunks_.Close();
+  }
+  void ReportError(const std::string& path, const Error& e) {
+    failed_++;
+    if (opts_.progress) opts_.progress->errors++;
+    if (opts_.on_error) opts_.on_error(path, e);
+  }
+
+  void ScanSelection(const std::shared_ptr<DirCtx>& dir, const std::string& path,
+                     const PathTrie& trie, const std::vector<Node>* parent_nodes);
+  void ScanDir(const std::shared_ptr<DirCtx>& dir, const std::string& path,
+               const std::vector<Node>* parent_nodes);
+  void ScanEntry(const std::shared_ptr<DirCtx>& dir, const std::string& full, Node meta,
+                 const std::vector<Node>* parent_nodes);
+  std::optional<std::vector<Node>> ParentTree(const Node* parent_node);
+
+  void ReaderLoop();
+  void ReadFile(const std::shared_ptr<FileCtx>& f);
+  void WorkerLoop();
+  void FileFinished(const std::shared_ptr<FileCtx>& f);
+  void ChildDone(const std::shared_ptr<DirCtx>& dir, std::optional<Node> child);
+
+  Repository& repo_;
+  const Clock& clock_;
+  const BackupOptions& opts_;
+  BlobSaver saver_;
+  BoundedQueue<std::shared_ptr<FileCtx>> files_;
+  BoundedQueue<ChunkJob> chunks_;
+
+  std::mutex fatal_mu_;
+  std::optional<Error> fatal_;
+  std::atomic<uint64_t> failed_{0}, files_new_{0}, files_changed_{0}, files_unmodified_{0},
+      dirs_{0}, bytes_read_{0}, bytes_total_{0};
+  std::mutex root_mu_;
+  std::optional<Id> root_tree_;
+};
+
+std::optional<std::vector<Node>> Archiver::ParentTree(const Node* pn) {
+  if (!pn || pn->type != NodeType::kDir) return std::nullopt;
+  auto t = repo_.LoadTree(pn->subtree);
+  if (!t) return std::nullopt;  // parent damaged: just read everything again
+  return std::move(*t);
+}
+
+void Archiver::ChildDone(const std::shared_ptr<DirCtx>& dir, std::optional<Node> child) {
+  if (child) {
+    std::lock_guard l(dir->mu);
+    dir->children.push_back(std::move(*child));
+  }
+  if (--dir->pending != 0) return;
+  // Last child: this directory's tree is complete.
+  std::sort(dir->children.begin(), dir->children.end(),
+            [](const Node& a, const Node& b) { return a.name < b.name; });
+  Bytes tree = EncodeTree(dir->children);
+  Id id = repo_.keys().BlobId(tree);
+  if (auto s = saver_.Save(BlobType::kTree, id, tree); !s) {
+    SetFatal(s.error());
+    return;
+  }
+  if (!dir->parent) {
+    std::lock_guard l(root_mu_);
+    root_tree_ = id;
+    return;
+  }
+  Node n = std::move(*dir->node);
+  n.subtree = id;
+  dirs_++;
+  auto parent = dir->parent;
+  dir->children.clear();
+  ChildDone(parent, std::move(n));
+}
+
+void Archiver::ScanEntry(const std::shared_ptr<DirCtx>& dir, const std::string& full, Node meta,
+                         const std::vector<Node>* parent_nodes) {
+  const Node* pn = FindNode(parent_nodes, meta.name);
+  if (meta.type == NodeType::kDir) {
+    auto child = std::make_shared<DirCtx>();
+    child->parent = dir;
+    child->node = std::move(meta);
+    dir->pending++;
+    auto ptree = opts_.force_reread ? std::nullopt : ParentTree(pn);
+    ScanDir(child, full, ptree ? &*ptree : nullptr);
+    ChildDone(child, std::nullopt);
+    return;
+  }
+  if (meta.type != NodeType::kFile) {
+    dir->pending++;
+    ChildDone(dir, std::move(meta));
+    return;
+  }
+  bytes_total_ += meta.size;
+  if (opts_.progress) {
+    opts_.progress->files_total++;
+    opts_.progress->bytes_total += meta.size;
+  }
+  dir->pending++;
+  // Unchanged since the parent snapshot (same size, mtime, ctime, inode):
+  // reuse its content list, once every blob is confirmed in the index.
+  if (pn && !opts_.force_reread && pn->type == NodeType::kFile && pn->size == meta.size &&
+      pn->mtime_ns == meta.mtime_ns && pn->ctime_ns == meta.ctime_ns &&
+      pn->inode == meta.inode) {
+    bool all_present = true;
+    for (const Id& id : pn->content) {
+      auto e = repo_.index().Lookup(id);
+      if (!e || !*e) {
+        all_present = false;
+        break;
+      }
+    }
+    if (all_present) {
+      meta.content = pn->content;
+      files_unmodified_++;
+      if (opts_.progress) {
+        opts_.progress->files_done++;
+        opts_.progress->bytes_done += meta.size;
+      }
+      ChildDone(dir, std::move(meta));
+      return;
+    }
+  }
+  auto f = std::make_shared<FileCtx>();
+  f->dir = dir;
+  f->node = std::move(meta);
+  f->path = full;
+  f->had_parent = pn != nullptr;
+  if (!files_.Push(std::move(f))) dir->pending--;  // shutting down after a fatal error
+}
+
+void Archiver::ScanDir(const std::shared_ptr<DirCtx>& dir, const std::string& path,
+                       const std::vector<Node>* parent_nodes) {
+  auto names = ListDirectory(path);
+  if (!names) {
+    ReportError(path, names.error());
+    return;
+  }
+  for (const auto& name : *names) {
+    if (Failed()) return;
+    std::string full = path == "/" ? "/" + name : path + "/" + name;
+    if (IsExcluded(opts_.excludes, full)) continue;
+    auto meta = ReadNodeMetadata(full, name);
+    if (!meta) {
+      ReportError(full, meta.error());
+      continue;
+    }
+    ScanEntry(dir, full, std::move(*meta), parent_nodes);
+  }
+}
+
+void Archiver::ScanSelection(const std::shared_ptr<DirCtx>& dir, const std::string& path,
+                             const PathTrie& trie, const std::vector<Node>* parent_nodes) {
+  for (const auto& [name, sub] : trie.children) {
+    if (Failed()) return;
+    std::string full = path == "/" ? "/" + name : path + "/" + name;
+    auto meta = ReadNodeMetadata(full, name);
+    if (!meta) {
+      ReportError(full, meta.error());
+      continue;
+    }
+    if (sub.selected || meta->type != NodeType::kDir) {
+      ScanEntry(dir, full, std::move(*meta), parent_nodes);
+      continue;
+    }
+    // An intermediate directory: only the selected children go in.
+    auto child = std::make_shared<DirCtx>();
+    child->parent = dir;
+    child->node = std::move(*meta);
+    dir->pending++;
+    auto ptree = ParentTree(FindNode(parent_nodes, name));
+    ScanSelection(child, full, sub, ptree ? &*ptree : nullptr);
+    ChildDone(child, std::nullopt);
+  }
+}
+
+void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
+  UniqueFd fd(::open(f->path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME));
+  if (!fd.valid() && errno == EPERM)  // O_NOATIME needs ownership
+    fd = UniqueFd(::open(f->path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  auto fail = [&](int err) {
+    ReportError(f->path, ErrnoError(err, "read " + f->path));
+    std::lock_guard l(f->mu);
+    f->failed = true;
+  };
+  const Chunker& chunker = repo_.chunker();
+  const size_t max = chunker.params().max_size;
+  Bytes buf;
+  size_t index = 0;
+  uint64_t total = 0;
+  bool eof = false;
+  if (!fd.valid()) {
+    fail(errno);
+    eof = true;
+  }
+  while (!eof || !buf.empty()) {
+    // Fill up to one maximal chunk, so a cut can always be decided.
+    while (!eof && buf.size() < max) {
+      size_t have = buf.size();
+      size_t want = std::min<size_t>(max - have, std::max<uint64_t>(f->node.size, 1 << 16));
+      buf.resize(have + want);
+      ssize_t n = ::read(fd.get(), buf.data() + have, want);
+      if (n < 0 && errno == EINTR) {
+        buf.resize(have);
+        continue;
+      }
+      if (n < 0) {
+        buf.resize(have);
+        fail(errno);
+        eof = true;
+        break;
+      }
+      buf.resize(have + size_t(n));
+      if (n == 0) eof = true;
+      total += uint64_t(n);
+      bytes_read_ += uint64_t(n);
+    }
+    if (buf.empty()) break;
+    size_t cut = chunker.NextCut(buf, eof);
+    if (cut == 0) cut = buf.size();  // cannot happen with a full buffer
+    ChunkJob job{f, index++, Bytes(buf.begin(), buf.begin() + cut)};
+    buf.erase(buf.begin(), buf.begin() + cut);
+    {
+      std::lock_guard l(f->mu);
+      f->ids.emplace_back();
+    }
+    if (!chunks_.Push(std::move(job))) return;  // fatal error elsewhere
+  }
+  bool finished;
+  {
+    std::lock_guard l(f->mu);
+    f->eof = true;
+    // The size is what was read: a file that grew or shrank while being read
+    // is stored as read.
+    f->node.size = total;
+    finished = f->done == f->ids.size();
+  }
+  if (finished) FileFinished(f);
+}
+
+void Archiver::ReaderLoop() {
+  while (auto f = files_.Pop()) ReadFile(*f);
+}
+
+void Archiver::FileFinished(const std::shared_ptr<FileCtx>& f) {
+  if (f->failed) {
+    ChildDone(f->dir, std::nullopt);
+    return;
+  }
+  (f->had_parent ? files_changed_ : files_new_)++;
+  if (opts_.progress) opts_.progress->files_done++;
+  f->node.content = std::move(f->ids);
+  ChildDone(f->dir, std::move(f->node));
+}
+
+void Archiver::WorkerLoop() {
+  while (auto job = chunks_.Pop()) {
+    Id id = repo_.keys().BlobId(job->data);
+    auto saved = saver_.Save(BlobType::kData, id, job->data);
+    if (!saved) {
+      SetFatal(saved.error());
+      return;
+    }
+    if (opts_.progress) opts_.progress->bytes_done += job->data.size();
+    auto& f = job->file;
+    bool finished;
+    {
+      std::lock_guard l(f->mu);
+      f->ids[job->index] = id;
+      f->done++;
+      finished = f->eof && f->done == f->ids.size();
+    }
+    if (finished) FileFinished(f);
+  }
+}
+
+Result<BackupResult> Archiver::Run() {
+  if (opts_.paths.empty()) return Fail(ErrorKind::kInvalidArgument, "no paths to back up");
+  int64_t start = clock_.NowNs();
+  Snapshot snap;
+  snap.time_ns = start;
+  snap.hostname = opts_.hostname;
+  snap.tags = opts_.tags;
+  snap.excludes = opts_.excludes;
+  snap.program_version = opts_.program_version;
+  snap.uid = getuid();
+  snap.gid = getgid();
+  if (const passwd* pw = getpwuid(getuid())) snap.username = pw->pw_name;
+  PathTrie trie;
+  for (const auto& p : opts_.paths) {
+    std::string abs = Absolute(p);
+    snap.paths.push_back(abs);
+    PathTrie* t = &trie;
+    size_t i = 1;
+    while (i < abs.size()) {
+      size_t j = abs.find('/', i);
+      if (j == std::string::npos) j = abs.size();
+      t = &t->children[abs.substr(i, j - i)];
+      i = j + 1;
+    }
+    t->selected = true;
+  }
+  std::sort(snap.paths.begin(), snap.paths.end());
+  snap.paths.erase(std::unique(snap.paths.begin(), snap.paths.end()), snap.paths.end());
+  if (trie.selected)
+    return Fail(ErrorKind::kInvalidArgument, "backing up '/' itself is not supported; name its subdirectories");
+
+  // The parent: given, or the latest snapshot of this host with these paths.
+  std::optional<std::vector<Node>> parent_root;
+  if (!opts_.force_reread) {
+    std::optional<Id> parent = opts_.parent;
+    if (!parent) {
+      KS_ASSIGN(auto all, repo_.ListSnapshots());
+      for (auto it = all.rbegin(); it != all.rend(); ++it)
+        if (it->second.hostname == snap.hostname && it->second.paths == snap.paths) {
+          parent = it->first;
+          break;
+        }
+    }
+    if (parent) {
+      snap.parent = parent;
+      if (auto ps = repo_.LoadSnapshot(*parent))
+        if (auto t = repo_.LoadTree(ps->tree)) parent_root = std::move(*t);
+    }
+  }
+
+  std::vector<std::thread> readers, workers;
+  for (int i = 0; i < 2; i++) readers.emplace_back([this] { ReaderLoop(); });
+  for (int i = 0; i < Workers(); i++) workers.emplace_back([this] { WorkerLoop(); });
+
+  auto root = std::make_shared<DirCtx>();
+  ScanSelection(root, "/", trie, parent_root ? &*parent_root : nullptr);
+  if (opts_.progress) opts_.progress->total_final = true;
+  files_.Close();
+  for (auto& t : readers) t.join();
+  chunks_.Close();
+  for (auto& t : workers) t.join();
+  if (!Failed()) ChildDone(root, std::nullopt);  // the scanner's own hold on the root
+  if (Failed()) {
+    (void)saver_.Finish();
+    std::lock_guard l(fatal_mu_);
+    return Fail(fatal_->With("backup failed, no snapshot was written"));
+  }
+  // Packs and index tables first, the snapshot last (write ordering).
+  if (auto s = saver_.Finish(); !s) return Fail(s.error().With("backup failed, no snapshot was written"));
+  {
+    std::lock_guard l(root_mu_);
+    if (!root_tree_) return Fail(ErrorKind::kInternal, "backup finished without a root tree");
+    snap.tree = *root_tree_;
+  }
+  auto& m = snap.summary;
+  m.files_new = files_new_;
+  m.files_changed = files_changed_;
+  m.files_unmodified = files_unmodified_;
+  m.dirs = dirs_;
+  m.files_failed = failed_;
+  m.bytes_read = bytes_read_;
+  m.bytes_total = bytes_total_;
+  m.bytes_added = saver_.bytes_added();
+  m.blobs_added = saver_.blobs_added();
+  m.duration_ns = clock_.NowNs() - start;
+  KS_ASSIGN(Id id, repo_.SaveSnapshot(snap));
+  return BackupResult{id, std::move(snap), failed_};
+}
+
+}  // namespace
+
+bool IsExcluded(const std::vector<std::string>& patterns, const std::string& path) {
+  std::string base = path.substr(path.rfind('/') + 1);
+  for (const auto& p : patterns) {
+    if (p.find('/') != std::string::npos) {
+      if (fnmatch(p.c_str(), path.c_str(), 0) == 0) return true;
+    } else if (fnmatch(p.c_str(), base.c_str(), 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<BackupResult> RunBackup(Repository& repo, const Clock& clock, const BackupOptions& opts) {
+  Archiver a(repo, clock, opts);
+  return a.Run();
+}
+
+}  // namespace ks

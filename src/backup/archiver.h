@@ -1,0 +1,46 @@
+// The backup pipeline (docs/design.md, "Backup pipeline"):
+//
+//   scanner (this thread) --files--> readers (chunk) --chunks--> workers
+//   (hash, dedup, compress, encrypt, pack) --packs--> uploaders
+//
+// A directory's tree blob is written when its last child is done, by
+// whichever thread finishes that child; the snapshot is written last, after
+// every pack and index table is stored.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backup/progress.h"
+#include "repo/repository.h"
+
+namespace ks {
+
+struct BackupOptions {
+  std::vector<std::string> paths;  // as given; made absolute
+  std::vector<std::string> tags;
+  std::vector<std::string> excludes;  // glob patterns (see docs)
+  std::string hostname;
+  std::optional<Id> parent;  // unset: latest snapshot of same host and paths
+  bool force_reread = false;  // ignore the parent (read every file)
+  int workers = 0;            // 0: one per core
+  std::string program_version;
+  Progress* progress = nullptr;
+  // Called for each source entry that could not be read (the backup goes on).
+  std::function<void(const std::string& path, const Error& e)> on_error;
+};
+
+struct BackupResult {
+  Id snapshot_id;
+  Snapshot snapshot;
+  uint64_t failed = 0;  // entries that could not be read (exit code 3)
+};
+
+Result<BackupResult> RunBackup(Repository& repo, const Clock& clock, const BackupOptions& opts);
+
+// True if `path` (absolute) or its base name matches one of the patterns.
+bool IsExcluded(const std::vector<std::string>& patterns, const std::string& path);
+
+}  // namespace ks

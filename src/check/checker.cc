@@ -1,0 +1,186 @@
+#include "check/checker.h"
+
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "format/tree.h"
+
+namespace ks {
+namespace {
+
+class Checker {
+ public:
+  Checker(Repository& repo, const CheckOptions& o) : repo_(repo), o_(o) {}
+  Result<CheckReport> Run();
+
+ private:
+  void Problem(std::string object, std::string message) {
+    report_.problems.push_back({std::move(object), std::move(message)});
+  }
+  void WalkTree(const Id& snap, const Id& tree, const std::string& path);
+  void ReadPack(const std::string& name, uint64_t size);
+  void FindAffected(const std::vector<std::pair<Id, Snapshot>>& snaps);
+  void FindAffectedIn(const Id& snap, const Id& tree, const std::string& path,
+                      std::unordered_set<Id, IdHash>& seen_trees);
+
+  Repository& repo_;
+  const CheckOptions& o_;
+  CheckReport report_;
+  std::unordered_set<Id, IdHash> trees_seen_;
+  std::unordered_set<Id, IdHash> bad_blobs_;  // missing or damaged
+  std::unordered_map<std::string, uint64_t> packs_;  // name -> size
+};
+
+void Checker::WalkTree(const Id& snap, const Id& tree_id, const std::string& path) {
+  if (!trees_seen_.insert(tree_id).second) return;
+  report_.trees++;
+  auto tree = repo_.LoadTree(tree_id);
+  if (!tree) {
+    bad_blobs_.insert(tree_id);
+    Problem("tree " + tree_id.Short(), "in snapshot " + snap.Short() + " at " +
+                                           (path.empty() ? "/" : path) + ": " +
+                                           tree.error().message());
+    return;
+  }
+  for (const Node& n : *tree) {
+    std::string p = path + "/" + n.name;
+    if (n.type == NodeType::kDir) {
+      WalkTree(snap, n.subtree, p);
+      continue;
+    }
+    for (const Id& id : n.content) {
+      report_.blobs_referenced++;
+      auto e = repo_.index().Lookup(id);
+      if (!e) {
+        Problem("index", e.error().message());
+      } else if (!*e) {
+        if (bad_blobs_.insert(id).second)
+          Problem("blob " + id.Short(), "referenced by " + p + " but not in the index");
+      } else if (!packs_.count((*e)->pack.Hex())) {
+        if (bad_blobs_.insert(id).second)
+          Problem("pack " + (*e)->pack.Short(), "missing (holds blob " + id.Short() + ")");
+      }
+    }
+  }
+}
+
+void Checker::ReadPack(const std::string& name, uint64_t size) {
+  report_.packs_read++;
+  auto bytes = repo_.backend().Get(ObjectType::kPack, name);
+  std::string obj = "pack " + name.substr(0, 8);
+  auto mark_all_from_index = [&](const std::string& why) {
+    Problem(obj, why);
+    auto id = Id::FromHex(name);
+    (void)repo_.index().ForEach([&](const IndexEntry& e) -> Status {
+      if (id && e.pack == *id) bad_blobs_.insert(e.blob.id);
+      return Ok();
+    });
+  };
+  if (!bytes) return mark_all_from_index(bytes.error().message());
+  report_.bytes_read += bytes->size();
+  if (o_.progress) o_.progress->bytes_done += bytes->size();
+  if (Sha256(*bytes).Hex() != name)
+    Problem(obj, "content does not match its name (damaged or altered)");
+  auto entries = ReadPackHeader(repo_.keys(), *bytes);
+  if (!entries) return mark_all_from_index("header: " + entries.error().message());
+  auto aead = PackAead(repo_.keys(), *bytes);
+  for (const auto& e : *entries) {
+    auto plain = OpenBlob(*aead, e, ByteSpan(*bytes).subspan(e.offset, e.length));
+    if (!plain) {
+      bad_blobs_.insert(e.id);
+      Problem(obj, "blob " + e.id.Short() + ": " + plain.error().message());
+    } else if (repo_.keys().BlobId(*plain) != e.id) {
+      bad_blobs_.insert(e.id);
+      Problem(obj, "blob " + e.id.Short() + " does not match its id");
+    }
+  }
+}
+
+void Checker::FindAffectedIn(const Id& snap, const Id& tree_id, const std::string& path,
+                             std::unordered_set<Id, IdHash>& seen) {
+  if (!seen.insert(tree_id).second) return;
+  if (bad_blobs_.count(tree_id)) {
+    report_.affected_files.push_back("snapshot " + snap.Short() + ": " +
+                                     (path.empty() ? "/" : path) + " (whole directory)");
+    return;
+  }
+  auto tree = repo_.LoadTree(tree_id);
+  if (!tree) return;
+  for (const Node& n : *tree) {
+    std::string p = path + "/" + n.name;
+    if (n.type == NodeType::kDir) {
+      FindAffectedIn(snap, n.subtree, p, seen);
+      continue;
+    }
+    for (const Id& id : n.content)
+      if (bad_blobs_.count(id)) {
+        report_.affected_files.push_back("snapshot " + snap.Short() + ": " + p);
+        break;
+      }
+  }
+}
+
+void Checker::FindAffected(const std::vector<std::pair<Id, Snapshot>>& snaps) {
+  for (const auto& [id, s] : snaps) {
+    std::unordered_set<Id, IdHash> seen;  // per snapshot: each names its own files
+    FindAffectedIn(id, s.tree, "", seen);
+  }
+}
+
+Result<CheckReport> Checker::Run() {
+  for (const auto& d : repo_.index().damaged()) Problem("index", d);
+  KS_ASSIGN(auto packs, repo_.backend().List(ObjectType::kPack));
+  for (const auto& p : packs) packs_[p.name] = p.size;
+  report_.packs = packs.size();
+  // Every index entry must point inside an existing pack.
+  std::unordered_set<std::string> reported;
+  KS_TRY(repo_.index().ForEach([&](const IndexEntry& e) -> Status {
+    auto it = packs_.find(e.pack.Hex());
+    if (it == packs_.end()) {
+      bad_blobs_.insert(e.blob.id);
+      if (reported.insert(e.pack.Hex()).second)
+        Problem("pack " + e.pack.Short(), "missing, but the index refers to it");
+    } else if (uint64_t(e.blob.offset) + e.blob.length > it->second) {
+      bad_blobs_.insert(e.blob.id);
+      if (reported.insert(e.pack.Hex()).second)
+        Problem("pack " + e.pack.Short(), "shorter than the index says (truncated)");
+    }
+    return Ok();
+  }));
+  std::vector<std::string> damaged;
+  KS_ASSIGN(auto snaps, repo_.ListSnapshots(&damaged));
+  for (const auto& d : damaged) Problem("snapshot", d);
+  report_.snapshots = snaps.size();
+  for (const auto& [id, s] : snaps) WalkTree(id, s.tree, "");
+
+  if (o_.read_data) {
+    std::mt19937_64 rng(std::random_device{}());
+    std::uniform_real_distribution<double> uni(0, 1);
+    if (o_.progress) {
+      for (const auto& p : packs) o_.progress->bytes_total += p.size;
+      o_.progress->total_final = true;
+    }
+    for (const auto& p : packs) {
+      if (o_.subset_t) {
+        uint32_t bucket = uint32_t(HexDecode(p.name.substr(0, 8)).value_or(Bytes(4))[0]);
+        bucket = (bucket * o_.subset_t) / 256;
+        if (bucket + 1 != o_.subset_n) continue;
+      } else if (o_.subset_fraction > 0 && uni(rng) >= o_.subset_fraction) {
+        continue;
+      }
+      ReadPack(p.name, p.size);
+    }
+  }
+  if (!bad_blobs_.empty()) FindAffected(snaps);
+  return std::move(report_);
+}
+
+}  // namespace
+
+Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& o) {
+  Checker c(repo, o);
+  return c.Run();
+}
+
+}  // namespace ks

@@ -1,0 +1,44 @@
+// Verifying a repository (`kintsugi check`). Structure: every snapshot
+// opens, every tree it reaches decodes, every blob it references is in the
+// index, every index entry points inside an existing pack. With read_data:
+// every pack is read whole, its name (SHA-256) and header verified, and
+// every blob decrypted, decompressed and re-hashed against its id. Damage is
+// reported per object, with the snapshots and files it affects.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "backup/progress.h"
+#include "repo/repository.h"
+
+namespace ks {
+
+struct CheckOptions {
+  bool read_data = false;
+  // Read only packs in subset n of t (1-based), or a fraction 0 < f <= 1 of
+  // them chosen at random; both unset: all packs.
+  uint32_t subset_n = 0, subset_t = 0;
+  double subset_fraction = 0;
+  Progress* progress = nullptr;
+};
+
+struct CheckProblem {
+  std::string object;   // e.g. "pack 1a2b3c4d", "snapshot 9f8e7d6c", "index 0011aabb"
+  std::string message;
+};
+
+struct CheckReport {
+  std::vector<CheckProblem> problems;
+  // "snapshot 1a2b3c4d: /data/pacs/x.dcm" for each file that cannot be
+  // restored whole.
+  std::vector<std::string> affected_files;
+  uint64_t snapshots = 0, trees = 0, blobs_referenced = 0, packs = 0, packs_read = 0,
+           bytes_read = 0;
+  bool ok() const { return problems.empty(); }
+};
+
+Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& o);
+
+}  // namespace ks

@@ -1,0 +1,128 @@
+// backup and restore.
+#include <nlohmann/json.hpp>
+
+#include "backup/archiver.h"
+#include "cli/commands.h"
+#include "restore/restorer.h"
+#include "util/human.h"
+
+namespace ks::cli {
+
+using json = nlohmann::json;
+
+void RegisterBackup(CLI::App& app, Globals& g) {
+  auto* c = app.add_subcommand("backup", "back up files and directories into a new snapshot");
+  static std::vector<std::string> paths, tags, excludes;
+  static std::string host, parent;
+  static bool force = false;
+  c->add_option("PATH", paths, "files and directories to back up")->required();
+  c->add_option("--tag", tags, "add a tag (repeatable)");
+  c->add_option("--exclude,-e", excludes, "exclude a glob pattern (repeatable)");
+  c->add_option("--host", host, "hostname to record (default: this host)");
+  c->add_option("--parent", parent, "snapshot to compare with (default: latest of host+paths)");
+  c->add_flag("--force", force, "read every file, ignoring the parent snapshot");
+  c->callback([&g] {
+    auto r = Open(g, 1);
+    BackupOptions o;
+    o.paths = paths;
+    o.tags = tags;
+    o.excludes = excludes;
+    o.hostname = host.empty() ? HostName() : host;
+    o.force_reread = force;
+    o.program_version = KS_VERSION;
+    if (!parent.empty()) {
+      auto id = r.repo->ResolveSnapshot(parent);
+      if (!id) Die(id.error());
+      o.parent = *id;
+    }
+    Progress progress;
+    o.progress = &progress;
+    o.on_error = [&g](const std::string& path, const Error& e) {
+      Warn("warning: " + path + ": " + e.message());
+    };
+    BackupResult res;
+    {
+      ProgressPrinter printer(g, progress, "backup");
+      auto rr = RunBackup(*r.repo, Clock(), o);
+      if (!rr) Die(rr.error());
+      res = std::move(*rr);
+    }
+    const auto& m = res.snapshot.summary;
+    if (g.json) {
+      Print(json{{"message_type", "summary"},
+                 {"snapshot_id", res.snapshot_id.Hex()},
+                 {"files_new", m.files_new},
+                 {"files_changed", m.files_changed},
+                 {"files_unmodified", m.files_unmodified},
+                 {"files_failed", m.files_failed},
+                 {"dirs", m.dirs},
+                 {"bytes_read", m.bytes_read},
+                 {"bytes_total", m.bytes_total},
+                 {"bytes_added", m.bytes_added},
+                 {"blobs_added", m.blobs_added},
+                 {"duration_seconds", double(m.duration_ns) / 1e9}}
+                .dump());
+    } else if (!g.quiet) {
+      double secs = double(m.duration_ns) / 1e9;
+      Print(fmt::format("Files: {} new, {} changed, {} unmodified", m.files_new, m.files_changed,
+                        m.files_unmodified));
+      Print(fmt::format("Read {} in {} ({}), added {} to the repository", HumanBytes(m.bytes_read),
+                        HumanDuration(secs), HumanRate(secs > 0 ? double(m.bytes_read) / secs : 0),
+                        HumanBytes(m.bytes_added)));
+      Print("snapshot " + res.snapshot_id.Short() + " saved");
+    }
+    if (res.failed) {
+      Warn(fmt::format("warning: {} source entries could not be read (named above); the "
+                       "snapshot holds everything else",
+                       res.failed));
+      g_exit_code = kExitPartial;
+    }
+  });
+}
+
+void RegisterRestore(CLI::App& app, Globals& g) {
+  auto* c = app.add_subcommand("restore", "restore a snapshot into a directory");
+  static std::string snap, target;
+  static std::vector<std::string> includes;
+  c->add_option("SNAPSHOT", snap, "snapshot id, unique prefix, or 'latest'")->required();
+  c->add_option("--target,-t", target, "directory to restore into")->required();
+  c->add_option("--include,-i", includes, "restore only this path or glob (repeatable)");
+  c->callback([&g] {
+    auto r = Open(g, 1);
+    auto id = r.repo->ResolveSnapshot(snap);
+    if (!id) Die(id.error());
+    Progress progress;
+    RestoreSpec o;
+    o.target = target;
+    o.includes = includes;
+    o.progress = &progress;
+    o.on_error = [](const std::string& path, const Error& e) {
+      Warn("error: " + path + ": " + e.message());
+    };
+    RestoreResult res;
+    auto start = Clock().NowNs();
+    {
+      ProgressPrinter printer(g, progress, "restore");
+      auto rr = RunRestore(*r.repo, *id, o);
+      if (!rr) Die(rr.error());
+      res = *rr;
+    }
+    double secs = double(Clock().NowNs() - start) / 1e9;
+    if (g.json) {
+      Print(json{{"message_type", "summary"}, {"snapshot_id", id->Hex()}, {"files", res.files},
+                 {"dirs", res.dirs}, {"bytes", res.bytes}, {"errors", res.errors},
+                 {"duration_seconds", secs}}
+                .dump());
+    } else if (!g.quiet) {
+      Print(fmt::format("restored snapshot {} to {}: {} files, {} dirs, {} in {}", id->Short(),
+                        target, res.files, res.dirs, HumanBytes(res.bytes), HumanDuration(secs)));
+    }
+    if (res.errors) {
+      Warn(fmt::format("error: {} entries could not be restored completely (named above)",
+                       res.errors));
+      g_exit_code = kExitFatal;
+    }
+  });
+}
+
+}  // namespace ks::cli

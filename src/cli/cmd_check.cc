@@ -1,0 +1,121 @@
+// check and stats.
+#include <nlohmann/json.hpp>
+
+#include <unordered_set>
+
+#include "check/checker.h"
+#include "cli/commands.h"
+#include "util/human.h"
+
+namespace ks::cli {
+
+using json = nlohmann::json;
+
+void RegisterCheck(CLI::App& app, Globals& g) {
+  auto* c = app.add_subcommand("check", "verify the repository's structure (and data)");
+  static bool read_data = false;
+  static std::string subset;
+  c->add_flag("--read-data", read_data, "read and verify every stored byte");
+  c->add_option("--read-data-subset", subset, "read only a subset: N/T or P%");
+  c->callback([&g] {
+    auto r = Open(g, 1);
+    CheckOptions o;
+    o.read_data = read_data || !subset.empty();
+    if (!subset.empty()) {
+      unsigned n = 0, t = 0;
+      double pct = 0;
+      if (std::sscanf(subset.c_str(), "%u/%u", &n, &t) == 2 && t > 0 && n >= 1 && n <= t) {
+        o.subset_n = n;
+        o.subset_t = t;
+      } else if (subset.back() == '%' && std::sscanf(subset.c_str(), "%lf", &pct) == 1 &&
+                 pct > 0 && pct <= 100) {
+        o.subset_fraction = pct / 100;
+      } else {
+        Usage("--read-data-subset takes N/T (e.g. 1/10) or a percentage (e.g. 10%)");
+      }
+    }
+    Progress progress;
+    o.progress = &progress;
+    CheckReport rep;
+    {
+      ProgressPrinter printer(g, progress, "check");
+      auto rr = RunCheck(*r.repo, o);
+      if (!rr) Die(rr.error());
+      rep = std::move(*rr);
+    }
+    if (g.json) {
+      json probs = json::array(), files = json::array();
+      for (const auto& p : rep.problems) probs.push_back({{"object", p.object}, {"message", p.message}});
+      for (const auto& f : rep.affected_files) files.push_back(f);
+      Print(json{{"message_type", "check_summary"}, {"ok", rep.ok()}, {"snapshots", rep.snapshots},
+                 {"trees", rep.trees}, {"packs", rep.packs}, {"packs_read", rep.packs_read},
+                 {"bytes_read", rep.bytes_read}, {"problems", probs}, {"affected_files", files}}
+                .dump(-1, ' ', false, json::error_handler_t::replace));
+    } else {
+      for (const auto& p : rep.problems) Warn("damaged: " + p.object + ": " + p.message);
+      for (const auto& f : rep.affected_files) Warn("affected: " + f);
+      if (!g.quiet)
+        Print(fmt::format("checked {} snapshots, {} trees, {} packs{}", rep.snapshots, rep.trees,
+                          rep.packs,
+                          o.read_data ? fmt::format(" ({} read, {})", rep.packs_read,
+                                                    HumanBytes(rep.bytes_read))
+                                      : ""));
+      if (rep.ok() && !g.quiet) Print("no errors were found");
+    }
+    if (!rep.ok()) {
+      Warn(fmt::format("{} problems found; {} files in snapshots are affected. Restore what "
+                       "is affected from another copy, or back it up again.",
+                       rep.problems.size(), rep.affected_files.size()));
+      g_exit_code = kExitDamaged;
+    }
+  });
+}
+
+void RegisterStats(CLI::App& app, Globals& g) {
+  auto* c = app.add_subcommand("stats", "show how much is stored and how much dedup saved");
+  c->callback([&g] {
+    auto r = Open(g, 1);
+    auto snaps = r.repo->ListSnapshots();
+    if (!snaps) Die(snaps.error());
+    uint64_t restore_size = 0, files = 0;
+    for (const auto& [id, s] : *snaps) {
+      restore_size += s.summary.bytes_total;
+      files += s.summary.files_new + s.summary.files_changed + s.summary.files_unmodified;
+    }
+    uint64_t blobs = 0, raw = 0, stored = 0, trees = 0;
+    auto st = r.repo->index().ForEach([&](const IndexEntry& e) -> Status {
+      blobs++;
+      raw += e.blob.raw_length;
+      stored += e.blob.length;
+      if (e.blob.type == BlobType::kTree) trees++;
+      return Ok();
+    });
+    if (!st) Die(st.error());
+    auto packs = r.repo->backend().List(ObjectType::kPack);
+    if (!packs) Die(packs.error());
+    uint64_t pack_bytes = 0;
+    for (const auto& p : *packs) pack_bytes += p.size;
+    double dedup = raw ? double(restore_size) / double(raw) : 0;
+    double comp = stored ? double(raw) / double(stored) : 0;
+    if (g.json) {
+      Print(json{{"snapshots", snaps->size()}, {"files_total", files},
+                 {"restore_size", restore_size}, {"blobs", blobs}, {"tree_blobs", trees},
+                 {"raw_data_size", raw}, {"stored_data_size", stored},
+                 {"pack_files", packs->size()}, {"pack_bytes", pack_bytes},
+                 {"dedup_ratio", dedup}, {"compression_ratio", comp},
+                 {"index_tables", r.repo->index().table_count()}}
+                .dump());
+      return;
+    }
+    Print(fmt::format("Snapshots:            {}", snaps->size()));
+    Print(fmt::format("Files in snapshots:   {}", files));
+    Print(fmt::format("Size of all snapshots: {}", HumanBytes(restore_size)));
+    Print(fmt::format("Unique blobs:         {} ({} trees)", blobs, trees));
+    Print(fmt::format("Unique data:          {}", HumanBytes(raw)));
+    Print(fmt::format("Stored (compressed):  {} in {} packs", HumanBytes(pack_bytes), packs->size()));
+    Print(fmt::format("Dedup ratio:          {:.2f}x", dedup));
+    Print(fmt::format("Compression ratio:    {:.2f}x", comp));
+  });
+}
+
+}  // namespace ks::cli

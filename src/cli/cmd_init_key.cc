@@ -1,0 +1,129 @@
+// init and key: creating a repository and managing its passphrases.
+#include <nlohmann/json.hpp>
+
+#include "backend/backend.h"
+#include "cli/commands.h"
+
+namespace ks::cli {
+namespace {
+
+struct KdfOpts {
+  uint64_t mem_mib = 256;
+  uint64_t iterations = 3;
+  KdfParams Params() const { return KdfParams{iterations, mem_mib << 20}; }
+};
+
+void AddKdfOptions(CLI::App* c, KdfOpts& k) {
+  c->add_option("--kdf-memory-mib", k.mem_mib, "Argon2id memory in MiB (default 256)")
+      ->check(CLI::Range(8, 16384));
+  c->add_option("--kdf-iterations", k.iterations, "Argon2id passes (default 3)")
+      ->check(CLI::Range(1, 100));
+}
+
+KeyFileInfo Info() { return KeyFileInfo{HostName(), UserName(), FormatTimeUtc(Clock().NowNs())}; }
+
+}  // namespace
+
+void RegisterInit(CLI::App& app, Globals& g) {
+  auto* c = app.add_subcommand("init", "create a new repository");
+  static KdfOpts kdf;
+  static int compression = 3;
+  static uint32_t pack_mib = 16;
+  AddKdfOptions(c, kdf);
+  c->add_option("--compression", compression, "zstd level, 0 = off (default 3)")
+      ->check(CLI::Range(0, 19));
+  c->add_option("--pack-size-mib", pack_mib, "target pack size in MiB (default 16)")
+      ->check(CLI::Range(1, 128));
+  c->callback([&g] {
+    if (g.repo.empty()) Usage("no repository given: use -r/--repo or KINTSUGI_REPOSITORY");
+    auto backend = OpenBackend(g.repo);
+    if (!backend) Die(backend.error());
+    std::string pass = ReadPassphrase(g, true, "enter password for new repository");
+    RepoConfig cfg;
+    cfg.compression_level = compression;
+    cfg.pack_size = pack_mib << 20;
+    cfg.created = FormatTimeUtc(Clock().NowNs());
+    if (auto s = Repository::Init(**backend, pass, kdf.Params(), cfg, Info()); !s) Die(s.error());
+    if (g.json) {
+      Print(nlohmann::json{{"message_type", "initialized"}, {"repository", g.repo}}.dump());
+    } else if (!g.quiet) {
+      Print("created kintsugi repository at " + g.repo);
+      Print("Keep the password safe: without it the data cannot be read by anyone.");
+    }
+  });
+}
+
+void RegisterKey(CLI::App& app, Globals& g) {
+  auto* key = app.add_subcommand("key", "manage the passphrases of a repository");
+  key->require_subcommand(1);
+  static KdfOpts kdf;
+  static std::string new_password_file;
+
+  auto* list = key->add_subcommand("list", "list key files");
+  list->callback([&g] {
+    auto r = Open(g, 1);
+    auto keys = r.repo->ListKeys();
+    if (!keys) Die(keys.error());
+    if (g.json) {
+      auto arr = nlohmann::json::array();
+      for (const auto& k : *keys)
+        arr.push_back({{"id", k.name}, {"current", k.current}, {"hostname", k.info.host},
+                       {"username", k.info.user}, {"created", k.info.created}});
+      Print(arr.dump());
+      return;
+    }
+    Print(" ID        User        Host                 Created");
+    for (const auto& k : *keys)
+      Print(fmt::format("{}{:<9} {:<11} {:<20} {}", k.current ? "*" : " ", k.name.substr(0, 8),
+                        k.info.user, k.info.host, k.info.created));
+  });
+
+  auto* add = key->add_subcommand("add", "add a passphrase");
+  AddKdfOptions(add, kdf);
+  add->add_option("--new-password-file", new_password_file, "file with the new passphrase");
+  add->callback([&g] {
+    auto r = Open(g, 1);
+    std::string np = ReadNewPassphrase(new_password_file);
+    auto name = r.repo->AddKey(np, kdf.Params(), Info());
+    if (!name) Die(name.error());
+    if (g.json) Print(nlohmann::json{{"message_type", "key_added"}, {"id", *name}}.dump());
+    else if (!g.quiet) Print("saved new key as " + name->substr(0, 8));
+  });
+
+  static std::string remove_id;
+  auto* rm = key->add_subcommand("remove", "remove a passphrase (never the last one)");
+  rm->add_option("ID", remove_id, "key id or unique prefix (8+ hex digits)")->required();
+  rm->callback([&g] {
+    auto r = Open(g, 2);
+    if (auto s = r.repo->RemoveKey(remove_id); !s) Die(s.error());
+    if (!g.quiet && !g.json) Print("removed key " + remove_id);
+  });
+
+  auto* passwd = key->add_subcommand("passwd", "change the passphrase in use");
+  AddKdfOptions(passwd, kdf);
+  passwd->add_option("--new-password-file", new_password_file, "file with the new passphrase");
+  passwd->callback([&g] {
+    auto r = Open(g, 2);
+    std::string np = ReadNewPassphrase(new_password_file);
+    auto name = r.repo->AddKey(np, kdf.Params(), Info());
+    if (!name) Die(name.error());
+    // The new key is stored before the old one goes: a crash in between
+    // leaves two working keys, never none.
+    if (auto s = r.repo->RemoveKey(r.repo->current_key(), /*allow_current=*/true); !s)
+      Die(s.error());
+    if (!g.quiet && !g.json) Print("password changed; new key " + name->substr(0, 8));
+  });
+}
+
+void RegisterUnlock(CLI::App& app, Globals& g) {
+  auto* c = app.add_subcommand("unlock", "remove locks left by killed processes");
+  c->callback([&g] {
+    auto r = Open(g, 0);
+    auto locks = r.repo->backend().List(ObjectType::kLock);
+    if (!locks) Die(locks.error());
+    for (const auto& l : *locks) (void)r.repo->backend().Remove(ObjectType::kLock, l.name);
+    if (!g.quiet && !g.json) Print("removed " + std::to_string(locks->size()) + " locks");
+  });
+}
+
+}  // namespace ks::cli

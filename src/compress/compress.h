@@ -1,0 +1,25 @@
+// Compression of blob payloads with zstd. Pure: buffers in, buffers out.
+#pragma once
+
+#include "util/bytes.h"
+#include "util/status.h"
+
+namespace ks {
+
+enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
+
+// Compresses `in` at zstd `level` into `out` unless that does not pay: a
+// sample is tried first, so already-compressed data (JPEG, ZIP, encrypted)
+// costs one small trial, not a full compression. Returns the method used;
+// with kNone, `out` is a copy of `in`.
+Compression MaybeCompress(ByteSpan in, int level, Bytes& out);
+
+// Decompresses a payload stored with `method`; `raw_len` is the expected
+// size and any other size is an error (kCorrupt).
+Status Decompress(Compression method, ByteSpan in, size_t raw_len, Bytes& out);
+
+// Fraction (0..1] of the size that zstd level 1 leaves of `sample`; cheap
+// compressibility estimate shared with ransomware detection.
+double CompressRatio(ByteSpan sample);
+
+}  // namespace ks

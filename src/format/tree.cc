@@ -1,0 +1,174 @@
+#include "format/tree.h"
+
+#include <cstring>
+
+#include "format/varint.h"
+
+namespace ks {
+namespace {
+
+constexpr uint8_t kMagic[4] = {'K', 'T', '1', '\n'};
+constexpr uint64_t kMaxNodes = 1u << 24;
+
+enum Tag : uint64_t {
+  kType = 1, kName = 2, kMode = 3, kUid = 4, kGid = 5, kUser = 6, kGroup = 7,
+  kMtime = 8, kCtime = 9, kInode = 10, kDevice = 11, kLinks = 12, kSize = 13,
+  kRdev = 14, kLinkTarget = 15, kContent = 16, kSubtree = 17, kXattr = 18,
+};
+
+void Field(Bytes& out, uint64_t tag, ByteSpan value) {
+  PutVarint(out, tag);
+  PutVarint(out, value.size());
+  Append(out, value);
+}
+void FieldU(Bytes& out, uint64_t tag, uint64_t v) {
+  Bytes tmp;
+  PutVarint(tmp, v);
+  Field(out, tag, tmp);
+}
+
+Bytes EncodeNode(const Node& n) {
+  Bytes out;
+  FieldU(out, kType, uint64_t(n.type));
+  Field(out, kName, AsBytes(n.name));
+  FieldU(out, kMode, n.mode);
+  FieldU(out, kUid, n.uid);
+  FieldU(out, kGid, n.gid);
+  if (!n.user.empty()) Field(out, kUser, AsBytes(n.user));
+  if (!n.group.empty()) Field(out, kGroup, AsBytes(n.group));
+  FieldU(out, kMtime, ZigZag(n.mtime_ns));
+  FieldU(out, kCtime, ZigZag(n.ctime_ns));
+  FieldU(out, kInode, n.inode);
+  FieldU(out, kDevice, n.device);
+  FieldU(out, kLinks, n.links);
+  if (n.size) FieldU(out, kSize, n.size);
+  if (n.rdev) FieldU(out, kRdev, n.rdev);
+  if (!n.link_target.empty()) Field(out, kLinkTarget, AsBytes(n.link_target));
+  if (!n.content.empty()) {
+    Bytes ids;
+    ids.reserve(n.content.size() * 32);
+    for (const Id& id : n.content) Append(ids, id.b);
+    Field(out, kContent, ids);
+  }
+  if (n.type == NodeType::kDir) Field(out, kSubtree, n.subtree.b);
+  for (const Xattr& x : n.xattrs) {
+    Bytes v;
+    PutVarint(v, x.name.size());
+    Append(v, AsBytes(x.name));
+    Append(v, x.value);
+    Field(out, kXattr, v);
+  }
+  return out;
+}
+
+bool SafeName(std::string_view s) {
+  return !s.empty() && s != "." && s != ".." && s.find('/') == std::string_view::npos &&
+         s.find('\0') == std::string_view::npos;
+}
+
+Result<Node> DecodeNode(ByteSpan data) {
+  Reader r(data);
+  Node n;
+  bool have_type = false, have_name = false;
+  auto bad = [](const char* what) {
+    return Fail(ErrorKind::kCorrupt, std::string("tree node: ") + what);
+  };
+  while (!r.empty()) {
+    auto tag = r.Varint();
+    auto len = tag ? r.Varint() : std::nullopt;
+    auto val = len ? r.Take(*len) : std::nullopt;
+    if (!val) return bad("truncated field");
+    Reader fv(*val);
+    auto num = [&]() -> std::optional<uint64_t> {
+      Reader v(*val);
+      auto x = v.Varint();
+      if (!x || !v.empty()) return std::nullopt;
+      return x;
+    };
+    std::optional<uint64_t> u;
+    switch (*tag) {
+      case kType:
+        if (!(u = num()) || *u < 1 || *u > 7) return bad("unknown type");
+        n.type = NodeType(*u);
+        have_type = true;
+        break;
+      case kName: n.name = AsString(*val); have_name = true; break;
+      case kUser: n.user = AsString(*val); break;
+      case kGroup: n.group = AsString(*val); break;
+      case kLinkTarget: n.link_target = AsString(*val); break;
+      case kMode: case kUid: case kGid: case kMtime: case kCtime: case kInode:
+      case kDevice: case kLinks: case kSize: case kRdev:
+        if (!(u = num())) return bad("bad number");
+        if (*tag == kMode) { if (*u > 07777) return bad("bad mode"); n.mode = uint32_t(*u); }
+        else if (*tag == kUid) n.uid = uint32_t(*u);
+        else if (*tag == kGid) n.gid = uint32_t(*u);
+        else if (*tag == kMtime) n.mtime_ns = UnZigZag(*u);
+        else if (*tag == kCtime) n.ctime_ns = UnZigZag(*u);
+        else if (*tag == kInode) n.inode = *u;
+        else if (*tag == kDevice) n.device = *u;
+        else if (*tag == kLinks) n.links = *u;
+        else if (*tag == kSize) n.size = *u;
+        else n.rdev = *u;
+        break;
+      case kContent:
+        if (val->size() % 32) return bad("content ids misaligned");
+        n.content.reserve(val->size() / 32);
+        for (size_t i = 0; i < val->size(); i += 32) n.content.push_back(Id::FromBytes(val->subspan(i, 32)));
+        break;
+      case kSubtree:
+        if (val->size() != 32) return bad("bad subtree id");
+        n.subtree = Id::FromBytes(*val);
+        break;
+      case kXattr: {
+        auto nl = fv.Varint();
+        auto name = nl ? fv.Take(*nl) : std::nullopt;
+        if (!name) return bad("bad xattr");
+        auto rest = fv.Take(fv.remaining());
+        n.xattrs.push_back(Xattr{AsString(*name), Bytes(rest->begin(), rest->end())});
+        break;
+      }
+      default:
+        break;  // a field from a newer version: skip it
+    }
+  }
+  if (!have_type || !have_name) return bad("missing type or name");
+  if (!SafeName(n.name)) return bad("unsafe name");
+  return n;
+}
+
+}  // namespace
+
+Bytes EncodeTree(const std::vector<Node>& nodes) {
+  Bytes out(kMagic, kMagic + 4);
+  PutVarint(out, nodes.size());
+  for (const Node& n : nodes) {
+    Bytes enc = EncodeNode(n);
+    PutVarint(out, enc.size());
+    Append(out, enc);
+  }
+  return out;
+}
+
+Result<std::vector<Node>> DecodeTree(ByteSpan data) {
+  if (data.size() < 4 || std::memcmp(data.data(), kMagic, 4) != 0)
+    return Fail(ErrorKind::kCorrupt, "tree blob has a bad magic");
+  Reader r(data.subspan(4));
+  auto count = r.Varint();
+  if (!count || *count > kMaxNodes || *count > r.remaining())
+    return Fail(ErrorKind::kCorrupt, "tree blob has a bad node count");
+  std::vector<Node> nodes;
+  nodes.reserve(*count);
+  for (uint64_t i = 0; i < *count; i++) {
+    auto len = r.Varint();
+    auto body = len ? r.Take(*len) : std::nullopt;
+    if (!body) return Fail(ErrorKind::kCorrupt, "tree blob truncated");
+    KS_ASSIGN(Node n, DecodeNode(*body));
+    if (!nodes.empty() && !(nodes.back().name < n.name))
+      return Fail(ErrorKind::kCorrupt, "tree blob names unsorted or duplicated");
+    nodes.push_back(std::move(n));
+  }
+  if (!r.empty()) return Fail(ErrorKind::kCorrupt, "tree blob has trailing bytes");
+  return nodes;
+}
+
+}  // namespace ks

@@ -1,0 +1,151 @@
+#include "repo/index.h"
+
+#include <algorithm>
+
+namespace ks {
+
+Status Index::LoadTable(const std::string& name) {
+  KS_ASSIGN(ObjectInfo info, backend_.Stat(ObjectType::kIndex, name));
+  if (info.size < kIndexPrefixSize + 4 + kAeadTagSize)
+    return Fail(ErrorKind::kCorrupt, "index table " + name + " is truncated");
+  KS_ASSIGN(Bytes prefix, backend_.Get(ObjectType::kIndex, name, 0, kIndexPrefixSize));
+  KS_ASSIGN(Bytes len_bytes, backend_.Get(ObjectType::kIndex, name, info.size - 4, 4));
+  uint32_t flen = GetU32(len_bytes.data());
+  if (flen > info.size - kIndexPrefixSize - 4)
+    return Fail(ErrorKind::kCorrupt, "index table " + name + " has a bad footer length");
+  KS_ASSIGN(Bytes sealed, backend_.Get(ObjectType::kIndex, name, info.size - 4 - flen, flen));
+  KS_ASSIGN(Aead aead, IndexAead(keys_, prefix));
+  auto footer = ReadIndexFooter(aead, sealed);
+  if (!footer) return Fail(footer.error().With("index table " + name));
+  std::lock_guard l(mu_);
+  tables_.push_back(std::make_shared<Table>(Table{name, aead, std::move(*footer)}));
+  known_[name] = true;
+  return Ok();
+}
+
+Status Index::Refresh() {
+  KS_ASSIGN(auto list, backend_.List(ObjectType::kIndex));
+  for (const auto& o : list) {
+    {
+      std::lock_guard l(mu_);
+      if (known_.count(o.name)) continue;
+    }
+    if (auto s = LoadTable(o.name); !s) {
+      std::lock_guard l(mu_);
+      known_[o.name] = false;
+      damaged_.push_back(s.error().message());
+    }
+  }
+  return Ok();
+}
+
+std::vector<std::string> Index::damaged() const {
+  std::lock_guard l(mu_);
+  return damaged_;
+}
+
+Status Index::AddTable(const std::string& name, ByteSpan bytes) {
+  KS_ASSIGN(Aead aead, IndexAead(keys_, bytes));
+  uint32_t flen = GetU32(bytes.data() + bytes.size() - 4);
+  auto footer = ReadIndexFooter(aead, bytes.subspan(bytes.size() - 4 - flen, flen));
+  if (!footer) return Fail(footer.error());
+  std::lock_guard l(mu_);
+  if (known_.count(name)) return Ok();
+  tables_.push_back(std::make_shared<Table>(Table{name, aead, std::move(*footer)}));
+  known_[name] = true;
+  return Ok();
+}
+
+size_t Index::table_count() const {
+  std::lock_guard l(mu_);
+  return tables_.size();
+}
+
+uint64_t Index::entry_count() const {
+  std::lock_guard l(mu_);
+  uint64_t n = 0;
+  for (const auto& t : tables_) n += t->footer.count;
+  return n;
+}
+
+std::vector<std::string> Index::table_names() const {
+  std::lock_guard l(mu_);
+  std::vector<std::string> out;
+  for (const auto& t : tables_) out.push_back(t->name);
+  return out;
+}
+
+Result<std::shared_ptr<const std::vector<IndexEntry>>> Index::Block(size_t ti, size_t bi) {
+  Key key{ti, bi};
+  {
+    std::lock_guard l(cache_mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.second);
+      return it->second.first;
+    }
+  }
+  std::shared_ptr<Table> t;
+  {
+    std::lock_guard l(mu_);
+    t = tables_[ti];
+  }
+  const auto& b = t->footer.blocks[bi];
+  KS_ASSIGN(Bytes sealed, backend_.Get(ObjectType::kIndex, t->name, b.offset, b.length));
+  auto entries = ReadIndexBlock(t->aead, t->footer, bi, sealed);
+  if (!entries) return Fail(entries.error().With("index table " + t->name));
+  auto block = std::make_shared<const std::vector<IndexEntry>>(std::move(*entries));
+  std::lock_guard l(cache_mu_);
+  if (!cache_.count(key)) {
+    lru_.push_front(key);
+    cache_[key] = {block, lru_.begin()};
+    cache_bytes_ += block->size() * sizeof(IndexEntry);
+    while (cache_bytes_ > cache_limit_ && lru_.size() > 1) {
+      auto victim = cache_.find(lru_.back());
+      cache_bytes_ -= victim->second.first->size() * sizeof(IndexEntry);
+      cache_.erase(victim);
+      lru_.pop_back();
+    }
+  }
+  return block;
+}
+
+Result<std::optional<IndexEntry>> Index::Lookup(const Id& id) {
+  std::vector<std::shared_ptr<Table>> tables;
+  {
+    std::lock_guard l(mu_);
+    tables = tables_;
+  }
+  // Newest tables first: recent backups are the likeliest to hold a blob.
+  for (size_t ti = tables.size(); ti-- > 0;) {
+    const IndexFooter& f = tables[ti]->footer;
+    if (!f.filter.MayContain(id)) continue;
+    auto it = std::upper_bound(f.blocks.begin(), f.blocks.end(), id,
+                               [](const Id& x, const IndexFooter::Block& b) { return x < b.first; });
+    if (it == f.blocks.begin()) continue;
+    size_t bi = size_t(it - f.blocks.begin()) - 1;
+    KS_ASSIGN(auto block, Block(ti, bi));
+    auto e = std::lower_bound(block->begin(), block->end(), id,
+                              [](const IndexEntry& a, const Id& x) { return a.blob.id < x; });
+    if (e != block->end() && e->blob.id == id) return std::optional<IndexEntry>(*e);
+  }
+  return std::optional<IndexEntry>();
+}
+
+Status Index::ForEach(const std::function<Status(const IndexEntry&)>& fn) {
+  size_t n = table_count();
+  for (size_t ti = 0; ti < n; ti++) {
+    size_t nb;
+    {
+      std::lock_guard l(mu_);
+      nb = tables_[ti]->footer.blocks.size();
+    }
+    for (size_t bi = 0; bi < nb; bi++) {
+      KS_ASSIGN(auto block, Block(ti, bi));
+      for (const auto& e : *block) KS_TRY(fn(e));
+    }
+  }
+  return Ok();
+}
+
+}  // namespace ks

@@ -1,0 +1,77 @@
+// The repository index: blob id -> place in a pack, answered from the index
+// tables in the repository without loading them whole. Memory holds, per
+// table, its footer (pack list, block directory, Bloom filter: about 2 bytes
+// per blob plus 32 bytes per pack) and a bounded cache of decrypted blocks.
+//
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/backend.h"
+#include "format/index_table.h"
+
+namespace ks {
+
+class Index {
+ public:
+  Index(Backend& backend, const RepoKeys& keys, size_t cache_bytes = 64u << 20)
+      : backend_(backend), keys_(keys), cache_limit_(cache_bytes) {}
+
+  // Loads the footers of tables not loaded yet (call again to see tables
+  // written since by other clients). A table that cannot be read is skipped
+  // and remembered in damaged(); only listing failures are errors.
+  Status Refresh();
+  std::vector<std::string> damaged() const;
+
+  // Finds a blob. nullopt if absent; an error if a table could not be read.
+  Result<std::optional<IndexEntry>> Lookup(const Id& id);
+
+  // Registers a table this process just stored, without reading it back.
+  Status AddTable(const std::string& name, ByteSpan table_bytes);
+
+  size_t table_count() const;
+  uint64_t entry_count() const;
+  std::vector<std::string> table_names() const;
+
+  // Streams every entry of every table (check, stats). Block by block: memory
+  // stays bounded.
+  Status ForEach(const std::function<Status(const IndexEntry&)>& fn);
+
+ private:
+  struct Table {
+    std::string name;
+    Aead aead;
+    IndexFooter footer;
+  };
+  Result<std::shared_ptr<const std::vector<IndexEntry>>> Block(size_t table, size_t block);
+  Status LoadTable(const std::string& name);
+
+  Backend& backend_;
+  const RepoKeys& keys_;
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<Table>> tables_;
+  std::unordered_map<std::string, bool> known_;
+  std::vector<std::string> damaged_;
+
+  // LRU cache of decrypted blocks, keyed by (table, block).
+  using Key = std::pair<size_t, size_t>;
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return k.first * 1000003 ^ k.second; }
+  };
+  std::mutex cache_mu_;
+  size_t cache_limit_, cache_bytes_ = 0;
+  std::list<Key> lru_;
+  std::unordered_map<Key, std::pair<std::shared_ptr<const std::vector<IndexEntry>>,
+                                    std::list<Key>::iterator>,
+                     KeyHash>
+      cache_;
+};
+
+}  // namespace ks

@@ -1,0 +1,263 @@
+#include "restore/restorer.h"
+
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <map>
+#include <thread>
+
+#include "fs/restore_target.h"
+#include "util/queue.h"
+
+namespace ks {
+namespace {
+
+using SharedFd = std::shared_ptr<UniqueFd>;
+
+struct OpenFile {
+  SharedFd dir;  // kept open until metadata is applied
+  UniqueFd fd;
+  Node node;
+  std::string path;
+  std::atomic<size_t> remaining{0};
+  std::atomic<bool> failed{false};
+};
+
+struct WriteJob {
+  std::shared_ptr<OpenFile> file;
+  uint64_t offset;
+  IndexEntry entry;
+};
+
+bool AllZero(const Bytes& b) {
+  for (uint8_t c : b)
+    if (c) return false;
+  return true;
+}
+
+bool HasGlob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+class Restorer {
+ public:
+  Restorer(Repository& repo, const RestoreSpec& o, RestoreTarget& t)
+      : repo_(repo), o_(o), target_(t), jobs_(64) {}
+
+  Result<RestoreResult> Run(const Id& snapshot);
+
+ private:
+  enum class Inclusion { kNo, kAncestor, kYes };
+  Inclusion Included(const std::string& path) const;
+  void Error(const std::string& path, const ks::Error& e) {
+    errors_++;
+    if (o_.on_error) o_.on_error(path, e);
+  }
+  void WalkDir(const Id& tree, const SharedFd& dir, const std::string& rel, bool all);
+  void RestoreFile(const SharedFd& dir, const Node& n, const std::string& rel);
+  void FinishFile(const std::shared_ptr<OpenFile>& f);
+  void WorkerLoop();
+
+  Repository& repo_;
+  const RestoreSpec& o_;
+  RestoreTarget& target_;
+  BoundedQueue<WriteJob> jobs_;
+  std::map<std::pair<uint64_t, uint64_t>, std::string> hardlinks_;  // (dev, ino) -> rel path
+  std::vector<std::pair<std::string, Node>> dir_meta_;  // (parent rel path, node)
+  std::atomic<uint64_t> errors_{0}, files_{0}, dirs_{0}, bytes_{0};
+};
+
+Restorer::Inclusion Restorer::Included(const std::string& path) const {
+  if (o_.includes.empty()) return Inclusion::kYes;
+  Inclusion best = Inclusion::kNo;
+  for (const auto& inc : o_.includes) {
+    if (HasGlob(inc)) {
+      if (fnmatch(inc.c_str(), path.c_str(), 0) == 0) return Inclusion::kYes;
+      // A directory may hold matches deeper down.
+      best = Inclusion::kAncestor;
+      continue;
+    }
+    std::string p = inc.size() > 1 && inc.back() == '/' ? inc.substr(0, inc.size() - 1) : inc;
+    if (path == p || path.rfind(p + "/", 0) == 0) return Inclusion::kYes;
+    if (p.rfind(path + "/", 0) == 0) best = Inclusion::kAncestor;
+  }
+  return best;
+}
+
+void Restorer::FinishFile(const std::shared_ptr<OpenFile>& f) {
+  f->fd.Reset();
+  if (f->failed) return;
+  if (auto s = target_.ApplyMetadata(f->dir->get(), f->node); !s) Error(f->path, s.error());
+  files_++;
+  if (o_.progress) o_.progress->files_done++;
+}
+
+void Restorer::WorkerLoop() {
+  while (auto job = jobs_.Pop()) {
+    auto& f = job->file;
+    if (!f->failed) {
+      auto data = repo_.LoadBlobAt(job->entry);
+      if (!data) {
+        f->failed = true;
+        Error(f->path, data.error());
+      } else if (!AllZero(*data)) {
+        size_t done = 0;
+        while (done < data->size()) {
+          ssize_t n = ::pwrite(f->fd.get(), data->data() + done, data->size() - done,
+                               off_t(job->offset + done));
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) {
+            f->failed = true;
+            Error(f->path, ErrnoError(n < 0 ? errno : EIO, "write " + f->path));
+            break;
+          }
+          done += size_t(n);
+        }
+      }
+      if (data) {
+        bytes_ += data->size();
+        if (o_.progress) o_.progress->bytes_done += data->size();
+      }
+    }
+    if (--f->remaining == 0) FinishFile(f);
+  }
+}
+
+void Restorer::RestoreFile(const SharedFd& dir, const Node& n, const std::string& rel) {
+  std::string path = "/" + rel;
+  if (n.links > 1) {
+    auto key = std::make_pair(n.device, n.inode);
+    auto it = hardlinks_.find(key);
+    if (it != hardlinks_.end()) {
+      if (auto s = target_.HardLink(it->second, dir->get(), n.name); !s) Error(path, s.error());
+      else files_++;
+      return;
+    }
+    hardlinks_[key] = rel;
+  }
+  // Look up every chunk first: offsets follow from the sizes.
+  std::vector<IndexEntry> entries;
+  entries.reserve(n.content.size());
+  uint64_t size = 0;
+  for (const Id& id : n.content) {
+    auto e = repo_.index().Lookup(id);
+    if (!e || !*e) {
+      Error(path, e ? ks::Error(ErrorKind::kNotFound, "data blob " + id.Short() +
+                                    " is missing from the repository; this file is incomplete")
+                    : e.error());
+      entries.clear();
+      size = UINT64_MAX;
+      break;
+    }
+    entries.push_back(**e);
+    size += (*e)->blob.raw_length;
+  }
+  auto f = std::make_shared<OpenFile>();
+  f->dir = dir;
+  f->node = n;
+  f->path = path;
+  if (size == UINT64_MAX) f->failed = true;
+  else if (size != n.size) {
+    Error(path, ks::Error(ErrorKind::kCorrupt, "stored chunks do not add up to the file's size"));
+    f->failed = true;
+  }
+  auto fd = target_.CreateFile(dir->get(), n);
+  if (!fd) {
+    Error(path, fd.error());
+    return;
+  }
+  f->fd = std::move(*fd);
+  if (f->failed || entries.empty()) {
+    f->remaining = 1;
+    if (--f->remaining == 0) FinishFile(f);
+    return;
+  }
+  f->remaining = entries.size();
+  uint64_t off = 0;
+  for (const auto& e : entries) {
+    jobs_.Push(WriteJob{f, off, e});
+    off += e.blob.raw_length;
+  }
+}
+
+void Restorer::WalkDir(const Id& tree_id, const SharedFd& dir, const std::string& rel, bool all) {
+  auto tree = repo_.LoadTree(tree_id);
+  if (!tree) {
+    Error("/" + rel, tree.error().With("directory contents lost"));
+    return;
+  }
+  for (const Node& n : *tree) {
+    std::string crel = rel.empty() ? n.name : rel + "/" + n.name;
+    std::string path = "/" + crel;
+    Inclusion inc = all ? Inclusion::kYes : Included(path);
+    if (inc == Inclusion::kNo) continue;
+    if (inc == Inclusion::kAncestor && n.type != NodeType::kDir) continue;
+    if (!RestoreTarget::IsSafeName(n.name)) {
+      Error(path, ks::Error(ErrorKind::kCorrupt, "unsafe name in snapshot, skipped"));
+      continue;
+    }
+    switch (n.type) {
+      case NodeType::kDir: {
+        auto sub = target_.MakeDir(dir->get(), n);
+        if (!sub) {
+          Error(path, sub.error());
+          continue;
+        }
+        auto subfd = std::make_shared<UniqueFd>(std::move(*sub));
+        WalkDir(n.subtree, subfd, crel, inc == Inclusion::kYes);
+        dir_meta_.emplace_back(rel, n);
+        dirs_++;
+        break;
+      }
+      case NodeType::kFile:
+        RestoreFile(dir, n, crel);
+        break;
+      default:
+        if (auto s = target_.MakeOther(dir->get(), n); !s) {
+          Error(path, s.error());
+        } else if (auto m = target_.ApplyMetadata(dir->get(), n); !m) {
+          Error(path, m.error());
+        }
+        break;
+    }
+  }
+}
+
+Result<RestoreResult> Restorer::Run(const Id& snapshot) {
+  KS_ASSIGN(Snapshot snap, repo_.LoadSnapshot(snapshot));
+  if (o_.progress) {
+    o_.progress->bytes_total = snap.summary.bytes_total;
+    o_.progress->files_total = snap.summary.files_new + snap.summary.files_changed +
+                               snap.summary.files_unmodified;
+    o_.progress->total_final = true;
+  }
+  int n = o_.workers > 0 ? o_.workers : int(std::thread::hardware_concurrency());
+  std::vector<std::thread> workers;
+  for (int i = 0; i < std::max(2, n); i++) workers.emplace_back([this] { WorkerLoop(); });
+  KS_ASSIGN(UniqueFd root, target_.OpenDirBeneath(""));
+  WalkDir(snap.tree, std::make_shared<UniqueFd>(std::move(root)), "", false);
+  jobs_.Close();
+  for (auto& t : workers) t.join();
+  // Deepest first: the reverse of the walk's order.
+  for (auto it = dir_meta_.rbegin(); it != dir_meta_.rend(); ++it) {
+    auto parent = target_.OpenDirBeneath(it->first);
+    std::string path = "/" + (it->first.empty() ? "" : it->first + "/") + it->second.name;
+    if (!parent) {
+      Error(path, parent.error());
+      continue;
+    }
+    if (auto s = target_.ApplyMetadata(parent->get(), it->second); !s) Error(path, s.error());
+  }
+  return RestoreResult{files_, dirs_, bytes_, errors_};
+}
+
+}  // namespace
+
+Result<RestoreResult> RunRestore(Repository& repo, const Id& snapshot, const RestoreSpec& o) {
+  RestoreOptions ro;
+  KS_ASSIGN(auto target, RestoreTarget::Open(o.target, ro));
+  Restorer r(repo, o, *target);
+  return r.Run(snapshot);
+}
+
+}  // namespace ks
