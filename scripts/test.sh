@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is needed, builds, runs every test
+# (GoogleTest under CTest), then the unit tests again under ASan+UBSan, the
+# mutation fuzzers, and the benchmark script on a small corpus (to keep it
+# working; it asserts no speed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KS_WITH_PEERS=1 bash scripts/install-deps.sh
+
+echo "== build"
+bash scripts/build.sh build
+echo "== tests"
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+
+echo "== sanitizer build (ASan + UBSan): unit tests"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKS_SANITIZE=ON -DKS_BENCH=OFF >/dev/null
+for t in $(ls tests | sed -n 's/^\(util\|fs\|core\|ops\)$/\1_test/p'); do
+  ls tests/"${t%_test}"/*.cc >/dev/null 2>&1 || continue   # a layer without tests yet
+  cmake --build build-asan --target "$t" -j"$(nproc)"
+  echo "-- $t (ASan+UBSan)"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    "build-asan/tests/$t" --gtest_brief=1
+done
+
+if [ -x bench/compare.sh ] || [ -f bench/compare.sh ]; then
+  echo "== benchmark script smoke run (small corpus, no speed assertions)"
+  bash bench/compare.sh --size 24M --runs 1 --kintsugi build/kintsugi
+fi
+echo "== all tests passed"
