@@ -19,6 +19,8 @@ constexpr uint8_t kPackMagic[4] = {'K', 'S', 'P', '1'};
 constexpr size_t kPackPrefixSize = 4 + 32;  // magic, salt
 constexpr size_t kPackEntrySize = 1 + 1 + 32 + 4 + 4 + 4;
 constexpr size_t kMaxPackHeaderEntries = 1 << 20;
+// Default pack size (16 MiB) plus one maximal chunk (8 MiB) plus header room.
+constexpr size_t kPackReserve = (24u << 20) + (64u << 10);
 
 // Where one blob sits in a pack. `offset` is also the blob's AEAD nonce
 // counter: offsets within a pack are distinct, so nonces never repeat.

@@ -133,7 +133,9 @@ TEST_F(PipelineTest, DamagedPackIsReportedAndNeverRestoredWrong) {
         // never with wrong non-zero bytes where data was written.
         ASSERT_EQ(got.size(), want.size());
         for (size_t i = 0; i < got.size(); i++)
-          if (got[i] != 0) ASSERT_EQ(got[i], want[i]) << f << " at " << i;
+          if (got[i] != 0) {
+            ASSERT_EQ(got[i], want[i]) << f << " at " << i;
+          }
       }
     }
   }
