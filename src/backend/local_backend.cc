@@ -60,6 +60,8 @@ Status LocalBackend::CreateLayout() {
                        ObjectType::kPack, ObjectType::kLock})
     KS_TRY(MkdirP(root_ + "/" + ObjectTypeDir(t)));
   for (int i = 0; i < 256; i++) KS_TRY(MkdirP(DirOf(ObjectType::kPack, HexEncode(Bytes{uint8_t(i)}))));
+  // New directory entries are durable only once their parent is synced.
+  KS_TRY(FsyncDir(root_ + "/" + ObjectTypeDir(ObjectType::kPack)));
   return FsyncDir(root_);
 }
 

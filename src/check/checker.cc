@@ -4,6 +4,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <algorithm>
+
 #include "format/tree.h"
 
 namespace ks {
@@ -34,6 +36,10 @@ class Checker {
 
 void Checker::WalkTree(const Id& snap, const Id& tree_id, const std::string& path) {
   if (!trees_seen_.insert(tree_id).second) return;
+  if (size_t(std::count(path.begin(), path.end(), '/')) > kMaxTreeDepth) {
+    Problem("tree " + tree_id.Short(), "nested deeper than any file system allows at " + path);
+    return;
+  }
   report_.trees++;
   auto tree = repo_.LoadTree(tree_id);
   if (!tree) {
@@ -129,7 +135,6 @@ void Checker::FindAffected(const std::vector<std::pair<Id, Snapshot>>& snaps) {
 }
 
 Result<CheckReport> Checker::Run() {
-  for (const auto& d : repo_.index().damaged()) Problem("index", d);
   KS_ASSIGN(auto packs, repo_.backend().List(ObjectType::kPack));
   for (const auto& p : packs) packs_[p.name] = p.size;
   report_.packs = packs.size();
@@ -172,6 +177,18 @@ Result<CheckReport> Checker::Run() {
       ReadPack(p.name, p.size);
     }
   }
+  if (o_.read_data) {
+    // Index tables are named by the SHA-256 of their bytes, like packs.
+    KS_ASSIGN(auto tables, repo_.backend().List(ObjectType::kIndex));
+    for (const auto& t : tables) {
+      auto bytes = repo_.backend().Get(ObjectType::kIndex, t.name);
+      if (!bytes) Problem("index " + t.name.substr(0, 8), bytes.error().message());
+      else if (Sha256(*bytes).Hex() != t.name)
+        Problem("index " + t.name.substr(0, 8), "content does not match its name (damaged or altered)");
+    }
+  }
+  // Damage met in index tables while walking (reported once, at the end).
+  for (const auto& d : repo_.index().damaged()) Problem("index", d);
   if (!bad_blobs_.empty()) FindAffected(snaps);
   return std::move(report_);
 }

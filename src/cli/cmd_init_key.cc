@@ -116,13 +116,14 @@ void RegisterKey(CLI::App& app, Globals& g) {
 }
 
 void RegisterUnlock(CLI::App& app, Globals& g) {
-  auto* c = app.add_subcommand("unlock", "remove locks left by killed processes");
+  auto* c = app.add_subcommand("unlock", "remove stale locks left by killed processes");
+  static bool all = false;
+  c->add_flag("--remove-all", all, "remove every lock, even live ones (no other kintsugi may run)");
   c->callback([&g] {
     auto r = Open(g, 0);
-    auto locks = r.repo->backend().List(ObjectType::kLock);
-    if (!locks) Die(locks.error());
-    for (const auto& l : *locks) (void)r.repo->backend().Remove(ObjectType::kLock, l.name);
-    if (!g.quiet && !g.json) Print("removed " + std::to_string(locks->size()) + " locks");
+    auto removed = RemoveStaleLocks(r.repo->backend(), r.repo->keys(), Clock(), all);
+    if (!removed) Die(removed.error());
+    if (!g.quiet && !g.json) Print("removed " + std::to_string(*removed) + " locks");
   });
 }
 

@@ -14,6 +14,11 @@
 
 namespace ks {
 
+// Deepest directory nesting a reader follows. Linux paths are at most 4096
+// bytes, so no real tree is deeper than 2048; the limit keeps a crafted
+// repository from exhausting the stack of a recursive walk.
+constexpr size_t kMaxTreeDepth = 2048;
+
 Bytes EncodeTree(const std::vector<Node>& nodes);
 
 // Rejects anything malformed (lengths out of range, unsafe names, unsorted

@@ -39,6 +39,12 @@ Status Index::Refresh() {
   return Ok();
 }
 
+void Index::NoteDamaged(const std::string& message) {
+  std::lock_guard l(mu_);
+  if (std::find(damaged_.begin(), damaged_.end(), message) == damaged_.end())
+    damaged_.push_back(message);
+}
+
 std::vector<std::string> Index::damaged() const {
   std::lock_guard l(mu_);
   return damaged_;
@@ -116,7 +122,8 @@ Result<std::optional<IndexEntry>> Index::Lookup(const Id& id) {
     std::lock_guard l(mu_);
     tables = tables_;
   }
-  // Newest tables first: recent backups are the likeliest to hold a blob.
+  // Tables added by this process (AddTable) come last and are searched
+  // first: a running backup mostly finds its own recent blobs.
   for (size_t ti = tables.size(); ti-- > 0;) {
     const IndexFooter& f = tables[ti]->footer;
     if (!f.filter.MayContain(id)) continue;
@@ -124,10 +131,16 @@ Result<std::optional<IndexEntry>> Index::Lookup(const Id& id) {
                                [](const Id& x, const IndexFooter::Block& b) { return x < b.first; });
     if (it == f.blocks.begin()) continue;
     size_t bi = size_t(it - f.blocks.begin()) - 1;
-    KS_ASSIGN(auto block, Block(ti, bi));
-    auto e = std::lower_bound(block->begin(), block->end(), id,
+    auto block = Block(ti, bi);
+    if (!block) {
+      // A damaged block only hides its entries: the caller then treats those
+      // blobs as absent (backup stores them again; check reports them).
+      NoteDamaged(block.error().message());
+      continue;
+    }
+    auto e = std::lower_bound((*block)->begin(), (*block)->end(), id,
                               [](const IndexEntry& a, const Id& x) { return a.blob.id < x; });
-    if (e != block->end() && e->blob.id == id) return std::optional<IndexEntry>(*e);
+    if (e != (*block)->end() && e->blob.id == id) return std::optional<IndexEntry>(*e);
   }
   return std::optional<IndexEntry>();
 }
@@ -141,8 +154,12 @@ Status Index::ForEach(const std::function<Status(const IndexEntry&)>& fn) {
       nb = tables_[ti]->footer.blocks.size();
     }
     for (size_t bi = 0; bi < nb; bi++) {
-      KS_ASSIGN(auto block, Block(ti, bi));
-      for (const auto& e : *block) KS_TRY(fn(e));
+      auto block = Block(ti, bi);
+      if (!block) {
+        NoteDamaged(block.error().message());
+        continue;
+      }
+      for (const auto& e : **block) KS_TRY(fn(e));
     }
   }
   return Ok();

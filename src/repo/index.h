@@ -52,6 +52,7 @@ class Index {
   };
   Result<std::shared_ptr<const std::vector<IndexEntry>>> Block(size_t table, size_t block);
   Status LoadTable(const std::string& name);
+  void NoteDamaged(const std::string& message);
 
   Backend& backend_;
   const RepoKeys& keys_;

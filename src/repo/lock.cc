@@ -36,37 +36,73 @@ Status RepoLock::Write() {
   return Ok();
 }
 
+namespace {
+
+struct LockInfo {
+  int64_t time_ns = 0;
+  std::string host;
+  int64_t pid = 0;
+  bool exclusive = false;
+};
+
+// nullopt if the object is not a readable lock (removed meanwhile, damaged,
+// or written with another key): such objects never block anyone.
+std::optional<LockInfo> ReadLock(Backend& backend, const RepoKeys& keys, const std::string& name) {
+  auto sealed = backend.Get(ObjectType::kLock, name);
+  if (!sealed) return std::nullopt;
+  auto plain = OpenObject(keys, "lock", *sealed);
+  if (!plain) return std::nullopt;
+  json j = json::parse(plain->begin(), plain->end(), nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    return LockInfo{j.value("time_ns", int64_t{0}), j.value("host", std::string()),
+                    j.value("pid", int64_t{0}), j.value("exclusive", false)};
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+// Stale: not refreshed for 30 minutes, or held by a process of this host
+// that no longer exists.
+bool IsStale(const LockInfo& l, const Clock& clock) {
+  if (clock.NowNs() - l.time_ns > kStaleNs) return true;
+  if (l.host == HostName() && l.pid > 0 && kill(pid_t(l.pid), 0) != 0 && errno == ESRCH)
+    return true;
+  return false;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Backend& backend, const RepoKeys& keys,
                                                     const Clock& clock, bool exclusive) {
   std::unique_ptr<RepoLock> lock(new RepoLock(backend, keys, clock, exclusive));
   KS_TRY(lock->Write());
   // Check after writing, so two processes racing both see each other's lock.
   KS_ASSIGN(auto list, backend.List(ObjectType::kLock));
-  std::string host = HostName();
   for (const auto& o : list) {
     if (o.name == lock->name_) continue;
-    auto sealed = backend.Get(ObjectType::kLock, o.name);
-    if (!sealed) continue;  // removed meanwhile
-    auto plain = OpenObject(keys, "lock", *sealed);
-    if (!plain) continue;   // not ours to judge; check reports damage
-    json j = json::parse(plain->begin(), plain->end(), nullptr, false);
-    if (!j.is_object()) continue;
-    int64_t t = j.value("time_ns", int64_t{0});
-    bool other_exclusive = j.value("exclusive", false);
-    if (clock.NowNs() - t > kStaleNs) continue;
-    if (j.value("host", "") == host) {
-      pid_t pid = pid_t(j.value("pid", int64_t{0}));
-      if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) continue;  // process is gone
-    }
-    if (exclusive || other_exclusive)
+    auto other = ReadLock(backend, keys, o.name);
+    if (!other || IsStale(*other, clock)) continue;
+    if (exclusive || other->exclusive)
       return Fail(ErrorKind::kLocked,
-                  "repository is locked by " + j.value("host", std::string("?")) + " pid " +
-                      std::to_string(j.value("pid", 0)) +
-                      (other_exclusive ? " (exclusive)" : "") +
-                      "; wait for it to finish, or remove the stale lock with 'kintsugi unlock'");
+                  "repository is locked by " + other->host + " pid " + std::to_string(other->pid) +
+                      (other->exclusive ? " (exclusive)" : "") +
+                      "; wait for it to finish, or if that process is gone, run 'kintsugi unlock'");
   }
   lock->refresher_ = std::thread([l = lock.get()] { l->RefreshLoop(); });
   return lock;
+}
+
+Result<size_t> RemoveStaleLocks(Backend& backend, const RepoKeys& keys, const Clock& clock,
+                                bool all) {
+  KS_ASSIGN(auto list, backend.List(ObjectType::kLock));
+  size_t removed = 0;
+  for (const auto& o : list) {
+    auto info = ReadLock(backend, keys, o.name);
+    if (!all && info && !IsStale(*info, clock)) continue;
+    if (backend.Remove(ObjectType::kLock, o.name)) removed++;
+  }
+  return removed;
 }
 
 void RepoLock::RefreshLoop() {

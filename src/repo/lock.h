@@ -42,4 +42,9 @@ class RepoLock {
   std::thread refresher_;
 };
 
+// Removes stale locks (or, with `all`, every lock: only when no other
+// Kintsugi process uses the repository). Returns how many were removed.
+Result<size_t> RemoveStaleLocks(Backend& backend, const RepoKeys& keys, const Clock& clock,
+                                bool all);
+
 }  // namespace ks

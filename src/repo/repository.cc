@@ -46,7 +46,8 @@ Result<RepoConfig> DecodeConfig(ByteSpan text) {
   }
   const auto& k = c.chunker;
   if (k.min_size < 64 || k.avg_bits < 8 || k.avg_bits > 28 || k.max_size > (64u << 20) ||
-      k.min_size >= k.max_size || (1u << k.avg_bits) <= k.min_size / 2 || c.pack_size > (1u << 30))
+      k.min_size >= k.max_size || (1u << k.avg_bits) <= k.min_size / 2 || c.pack_size > (1u << 30) ||
+      c.compression_level < 0 || c.compression_level > 22)
     return Fail(ErrorKind::kCorrupt, "repository config has implausible parameters");
   return c;
 }
@@ -90,34 +91,32 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
   }
   KS_ASSIGN(auto keys, backend->List(ObjectType::kKey));
   if (keys.empty()) return Fail(ErrorKind::kCorrupt, "repository has no key files");
-  std::optional<MasterKey> mk;
-  std::string used;
-  std::optional<Error> other_error;
+  // Every key file is tried until one opens AND decrypts the config: a key
+  // left behind by an interrupted `init` may open with the same passphrase
+  // but hold another master key.
+  std::optional<Error> config_error;
   for (const auto& k : keys) {
     auto text = backend->Get(ObjectType::kKey, k.name);
-    if (!text) {
-      other_error = text.error();
+    if (!text) continue;
+    auto mk = OpenKeyFile(AsString(*text), passphrase);
+    if (!mk) continue;
+    RepoKeys rk = RepoKeys::Derive(*mk);
+    auto plain = OpenObject(rk, "config", *cfg_bytes);
+    if (!plain) {
+      config_error = plain.error().With("repository config");
       continue;
     }
-    auto opened = OpenKeyFile(AsString(*text), passphrase);
-    if (opened) {
-      mk = *opened;
-      used = k.name;
-      break;
-    }
-    if (opened.error().kind() != ErrorKind::kWrongPassword) other_error = opened.error();
+    KS_ASSIGN(RepoConfig config, DecodeConfig(*plain));
+    auto repo = std::unique_ptr<Repository>(new Repository(std::move(backend), *mk));
+    repo->current_key_ = k.name;
+    repo->config_ = config;
+    repo->chunker_ = Chunker(repo->config_.chunker, MakeGearTable(repo->keys_.chunker));
+    KS_TRY(repo->index_.Refresh());
+    return repo;
   }
-  if (!mk)
-    return Fail(ErrorKind::kWrongPassword,
-                "wrong password: no key file in the repository opens with it");
-  auto repo = std::unique_ptr<Repository>(new Repository(std::move(backend), *mk));
-  repo->current_key_ = used;
-  auto plain = OpenObject(repo->keys_, "config", *cfg_bytes);
-  if (!plain) return Fail(plain.error().With("repository config"));
-  KS_ASSIGN(repo->config_, DecodeConfig(*plain));
-  repo->chunker_ = Chunker(repo->config_.chunker, MakeGearTable(repo->keys_.chunker));
-  KS_TRY(repo->index_.Refresh());
-  return repo;
+  if (config_error) return Fail(*config_error);
+  return Fail(ErrorKind::kWrongPassword,
+              "wrong password: no key file in the repository opens with it");
 }
 
 Result<Bytes> Repository::LoadBlobAt(const IndexEntry& e) {

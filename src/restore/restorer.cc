@@ -8,6 +8,9 @@
 #include <map>
 #include <thread>
 
+#include <algorithm>
+
+#include "format/tree.h"
 #include "fs/restore_target.h"
 #include "util/queue.h"
 
@@ -86,7 +89,12 @@ Restorer::Inclusion Restorer::Included(const std::string& path) const {
 
 void Restorer::FinishFile(const std::shared_ptr<OpenFile>& f) {
   f->fd.Reset();
-  if (f->failed) return;
+  if (f->failed) {
+    // Never leave a file that looks restored but holds holes where data was
+    // lost: remove it (the error names it).
+    ::unlinkat(f->dir->get(), f->node.name.c_str(), 0);
+    return;
+  }
   if (auto s = target_.ApplyMetadata(f->dir->get(), f->node); !s) Error(f->path, s.error());
   files_++;
   if (o_.progress) o_.progress->files_done++;
@@ -181,6 +189,10 @@ void Restorer::RestoreFile(const SharedFd& dir, const Node& n, const std::string
 }
 
 void Restorer::WalkDir(const Id& tree_id, const SharedFd& dir, const std::string& rel, bool all) {
+  if (size_t(std::count(rel.begin(), rel.end(), '/')) >= kMaxTreeDepth) {
+    Error("/" + rel, ks::Error(ErrorKind::kCorrupt, "directories nested too deeply, skipped"));
+    return;
+  }
   auto tree = repo_.LoadTree(tree_id);
   if (!tree) {
     Error("/" + rel, tree.error().With("directory contents lost"));
