@@ -8,13 +8,13 @@ namespace ks::cli {
 namespace {
 
 struct KdfOpts {
-  uint64_t mem_mib = 256;
+  uint64_t mem_mib = 64;
   uint64_t iterations = 3;
   KdfParams Params() const { return KdfParams{iterations, mem_mib << 20}; }
 };
 
 void AddKdfOptions(CLI::App* c, KdfOpts& k) {
-  c->add_option("--kdf-memory-mib", k.mem_mib, "Argon2id memory in MiB (default 256)")
+  c->add_option("--kdf-memory-mib", k.mem_mib, "Argon2id memory in MiB (default 64)")
       ->check(CLI::Range(8, 16384));
   c->add_option("--kdf-iterations", k.iterations, "Argon2id passes (default 3)")
       ->check(CLI::Range(1, 100));

@@ -18,7 +18,8 @@ namespace ks {
 
 struct KdfParams {
   uint64_t ops = 3;                 // Argon2id passes
-  uint64_t mem_bytes = 256ull << 20;  // Argon2id memory
+  // RFC 9106, second recommended option: t = 3, m = 64 MiB.
+  uint64_t mem_bytes = 64ull << 20;  // Argon2id memory
 };
 
 struct KeyFileInfo {
