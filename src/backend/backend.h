@@ -26,6 +26,13 @@ struct ObjectInfo {
   uint64_t size = 0;
 };
 
+// What Verify found out about one stored object.
+struct ObjectHealth {
+  bool intact = true;       // every byte of every copy/shard verified
+  bool recoverable = true;  // the object can be read whole (perhaps via parity)
+  std::string detail;       // what is damaged, for reports
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -45,10 +52,42 @@ class Backend {
   virtual Result<ObjectInfo> Stat(ObjectType t, const std::string& name) = 0;
   virtual Result<std::vector<ObjectInfo>> List(ObjectType t) = 0;
   virtual Status Remove(ObjectType t, const std::string& name) = 0;
+
+  // Creates an empty location (directories, ...). Idempotent.
+  virtual Status Create() { return Ok(); }
+
+  // Atomically replaces an object with new bytes (write new, then rename
+  // over): used only by repair, which rewrites damaged shards.
+  virtual Status Replace(ObjectType t, const std::string& name, ByteSpan data) {
+    (void)Remove(t, name);
+    return Put(t, name, data);
+  }
+
+  // Reads and verifies every stored byte of an object. Backends without
+  // redundancy report "intact" if the object can be read.
+  virtual Result<ObjectHealth> Verify(ObjectType t, const std::string& name) {
+    auto b = Get(t, name, 0, 0);
+    if (!b) return ObjectHealth{false, false, b.error().message()};
+    return ObjectHealth{};
+  }
+
+  // Rewrites what is damaged from what is left. kUnsupported without
+  // redundancy; kCorrupt if the damage is beyond repair.
+  virtual Status Repair(ObjectType t, const std::string& name) {
+    return Fail(ErrorKind::kUnsupported, "this backend keeps no redundancy to repair from");
+  }
 };
 
-// Opens the backend for a repository location. A plain path (or "local:PATH")
-// is a local directory.
+// Opens the storage of a repository: one or more locations separated by
+// commas ("/disk1/vault,/disk2/vault"), each a local directory (a plain path
+// or "local:PATH"), wrapped in the erasure-coding envelope
+// (backend/sharded_backend.h).
+// `geometry` {0, 0}: learn it from the stored config (existing repository).
+struct Geometry;
 Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location);
+Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, Geometry geometry);
+
+// One location, without the envelope (local directory for now).
+Result<std::unique_ptr<Backend>> OpenLocation(const std::string& location);
 
 }  // namespace ks

@@ -65,24 +65,19 @@ Status LocalBackend::CreateLayout() {
   return FsyncDir(root_);
 }
 
-Status LocalBackend::Put(ObjectType t, const std::string& name, ByteSpan data) {
-  if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
-    return Fail(ErrorKind::kInvalidArgument, "bad object name '" + name + "'");
-  std::string dir = DirOf(t, name);
-  std::string final_path = dir + "/" + name;
+Result<std::string> LocalBackend::WriteTemp(const std::string& dir, ByteSpan data,
+                                            bool create_dir) {
   uint8_t rnd[8];
   RandomBytes(rnd, sizeof rnd);
   std::string tmp = dir + "/" + kTmpPrefix + HexEncode(rnd);
   // Write to a temporary name first: a crash leaves only a temp file, never a
   // partial object under its real name.
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400));
-  if (!fd.valid()) {
-    if (errno == ENOENT && t == ObjectType::kPack) {  // layout made by an older run
-      KS_TRY(MkdirP(dir));
-      fd = UniqueFd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400));
-    }
-    if (!fd.valid()) return Fail(ErrnoError(errno, "create " + tmp));
+  if (!fd.valid() && errno == ENOENT && create_dir) {  // layout made by an older run
+    KS_TRY(MkdirP(dir));
+    fd = UniqueFd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400));
   }
+  if (!fd.valid()) return Fail(ErrnoError(errno, "create " + tmp));
   auto cleanup_fail = [&](Error e) {
     fd.Reset();
     ::unlink(tmp.c_str());
@@ -93,14 +88,22 @@ Status LocalBackend::Put(ObjectType t, const std::string& name, ByteSpan data) {
     ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return cleanup_fail(ErrnoError(errno, "write " + final_path));
+      return cleanup_fail(ErrnoError(errno, "write " + tmp));
     }
     done += size_t(n);
   }
-  // Data must be on disk before the name points at it, or a power cut could
+  // Data must be on disk before a name points at it, or a power cut could
   // leave a named object with missing contents.
-  if (::fsync(fd.get()) != 0) return cleanup_fail(ErrnoError(errno, "fsync " + final_path));
-  fd.Reset();
+  if (::fsync(fd.get()) != 0) return cleanup_fail(ErrnoError(errno, "fsync " + tmp));
+  return tmp;
+}
+
+Status LocalBackend::Put(ObjectType t, const std::string& name, ByteSpan data) {
+  if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
+    return Fail(ErrorKind::kInvalidArgument, "bad object name '" + name + "'");
+  std::string dir = DirOf(t, name);
+  std::string final_path = dir + "/" + name;
+  KS_ASSIGN(std::string tmp, WriteTemp(dir, data, t == ObjectType::kPack));
   // link(2) fails with EEXIST instead of replacing: objects are write-once.
   if (::link(tmp.c_str(), final_path.c_str()) != 0) {
     int err = errno;
@@ -112,6 +115,21 @@ Status LocalBackend::Put(ObjectType t, const std::string& name, ByteSpan data) {
   ::unlink(tmp.c_str());
   // The new directory entry must be durable before callers rely on it (the
   // index and snapshot written after it refer to this object).
+  return FsyncDir(dir);
+}
+
+Status LocalBackend::Replace(ObjectType t, const std::string& name, ByteSpan data) {
+  if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
+    return Fail(ErrorKind::kInvalidArgument, "bad object name '" + name + "'");
+  std::string dir = DirOf(t, name);
+  KS_ASSIGN(std::string tmp, WriteTemp(dir, data, true));
+  // rename(2) swaps the name atomically: readers see the old or the new
+  // bytes, never a mix, and a crash leaves one of the two.
+  if (::rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Fail(ErrnoError(err, "replace " + dir + "/" + name));
+  }
   return FsyncDir(dir);
 }
 
@@ -169,7 +187,10 @@ static Status ListDir(const std::string& dir, std::vector<ObjectInfo>& out) {
 Result<std::vector<ObjectInfo>> LocalBackend::List(ObjectType t) {
   std::vector<ObjectInfo> out;
   if (t == ObjectType::kConfig) {
-    if (auto s = Stat(t, "config")) out.push_back(*s);
+    std::vector<ObjectInfo> all;
+    KS_TRY(ListDir(root_, all));
+    for (auto& o : all)
+      if (o.name.rfind("config", 0) == 0) out.push_back(std::move(o));
     return out;
   }
   std::string base = root_ + "/" + ObjectTypeDir(t);
@@ -187,7 +208,7 @@ Status LocalBackend::Remove(ObjectType t, const std::string& name) {
   return FsyncDir(DirOf(t, name));
 }
 
-Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location) {
+Result<std::unique_ptr<Backend>> OpenLocation(const std::string& location) {
   std::string path = location;
   if (path.rfind("local:", 0) == 0) path = path.substr(6);
   if (path.empty()) return Fail(ErrorKind::kInvalidArgument, "empty repository location");

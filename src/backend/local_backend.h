@@ -11,6 +11,8 @@ class LocalBackend : public Backend {
 
   // Creates the directory layout (idempotent).
   Status CreateLayout();
+  Status Create() override { return CreateLayout(); }
+  Status Replace(ObjectType t, const std::string& name, ByteSpan data) override;
 
   std::string Location() const override { return root_; }
   Status Put(ObjectType t, const std::string& name, ByteSpan data) override;
@@ -25,6 +27,8 @@ class LocalBackend : public Backend {
 
  private:
   std::string DirOf(ObjectType t, const std::string& name) const;
+  // Writes `data` durably to a fresh temp file in `dir`; returns its path.
+  Result<std::string> WriteTemp(const std::string& dir, ByteSpan data, bool create_dir);
   std::string root_;
 };
 

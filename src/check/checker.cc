@@ -32,6 +32,7 @@ class Checker {
   std::unordered_set<Id, IdHash> trees_seen_;
   std::unordered_set<Id, IdHash> bad_blobs_;  // missing or damaged
   std::unordered_map<std::string, uint64_t> packs_;  // name -> size
+  std::unordered_set<std::string> read_packs_;
 };
 
 void Checker::WalkTree(const Id& snap, const Id& tree_id, const std::string& path) {
@@ -174,10 +175,26 @@ Result<CheckReport> Checker::Run() {
       } else if (o_.subset_fraction > 0 && uni(rng) >= o_.subset_fraction) {
         continue;
       }
+      read_packs_.insert(p.name);
       ReadPack(p.name, p.size);
     }
   }
   if (o_.read_data) {
+    // Every shard of every object: the envelope's own checksums.
+    for (ObjectType t : {ObjectType::kConfig, ObjectType::kKey, ObjectType::kSnapshot,
+                         ObjectType::kIndex, ObjectType::kPack}) {
+      KS_ASSIGN(auto objects, repo_.backend().List(t));
+      for (const auto& obj : objects) {
+        if (t == ObjectType::kPack && o_.subset_t + o_.subset_fraction > 0 && !read_packs_.count(obj.name))
+          continue;
+        KS_ASSIGN(ObjectHealth h, repo_.backend().Verify(t, obj.name));
+        if (h.intact) continue;
+        std::string what = std::string(t == ObjectType::kConfig ? "config" : ObjectTypeDir(t)) +
+                           " " + obj.name.substr(0, 8);
+        if (h.recoverable) report_.repairable.push_back({what, h.detail});
+        else Problem(what, h.detail);
+      }
+    }
     // Index tables are named by the SHA-256 of their bytes, like packs.
     KS_ASSIGN(auto tables, repo_.backend().List(ObjectType::kIndex));
     for (const auto& t : tables) {

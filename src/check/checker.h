@@ -2,8 +2,10 @@
 // opens, every tree it reaches decodes, every blob it references is in the
 // index, every index entry points inside an existing pack. With read_data:
 // every pack is read whole, its name (SHA-256) and header verified, and
-// every blob decrypted, decompressed and re-hashed against its id. Damage is
-// reported per object, with the snapshots and files it affects.
+// every blob decrypted, decompressed and re-hashed against its id, and every
+// shard of every object (all types) verified block by block through
+// Backend::Verify. Damage is reported per object, as repairable (within the
+// parity budget) or not, with the snapshots and files it affects.
 #pragma once
 
 #include <functional>
@@ -30,13 +32,18 @@ struct CheckProblem {
 };
 
 struct CheckReport {
+  // Damage the storage envelope can repair (shards within the parity
+  // budget): reads already return correct bytes; `scrub --repair` rewrites.
+  std::vector<CheckProblem> repairable;
+  // Damage that loses data, or inconsistencies in the repository's
+  // structure.
   std::vector<CheckProblem> problems;
   // "snapshot 1a2b3c4d: /data/pacs/x.dcm" for each file that cannot be
   // restored whole.
   std::vector<std::string> affected_files;
   uint64_t snapshots = 0, trees = 0, blobs_referenced = 0, packs = 0, packs_read = 0,
            bytes_read = 0;
-  bool ok() const { return problems.empty(); }
+  bool ok() const { return problems.empty() && repairable.empty(); }
 };
 
 Result<CheckReport> RunCheck(Repository& repo, const CheckOptions& o);

@@ -71,6 +71,7 @@ void RegisterBackup(CLI::App& app, Globals& g) {
                         HumanBytes(m.bytes_added)));
       Print("snapshot " + res.snapshot_id.Short() + " saved");
     }
+    ReportHealedReads(g, *r.repo);
     if (res.failed) {
       Warn(fmt::format("warning: {} source entries could not be read (named above); the "
                        "snapshot holds everything else",
@@ -117,6 +118,7 @@ void RegisterRestore(CLI::App& app, Globals& g) {
       Print(fmt::format("restored snapshot {} to {}: {} files, {} dirs, {} in {}", id->Short(),
                         target, res.files, res.dirs, HumanBytes(res.bytes), HumanDuration(secs)));
     }
+    ReportHealedReads(g, *r.repo);
     if (res.errors) {
       Warn(fmt::format("error: {} entries could not be restored completely (named above)",
                        res.errors));

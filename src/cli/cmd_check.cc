@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "check/checker.h"
+#include "check/scrub.h"
 #include "cli/commands.h"
 #include "util/human.h"
 
@@ -46,12 +47,16 @@ void RegisterCheck(CLI::App& app, Globals& g) {
     if (g.json) {
       json probs = json::array(), files = json::array();
       for (const auto& p : rep.problems) probs.push_back({{"object", p.object}, {"message", p.message}});
+      json rep_arr = json::array();
+      for (const auto& p : rep.repairable) rep_arr.push_back({{"object", p.object}, {"message", p.message}});
       for (const auto& f : rep.affected_files) files.push_back(f);
       Print(json{{"message_type", "check_summary"}, {"ok", rep.ok()}, {"snapshots", rep.snapshots},
                  {"trees", rep.trees}, {"packs", rep.packs}, {"packs_read", rep.packs_read},
-                 {"bytes_read", rep.bytes_read}, {"problems", probs}, {"affected_files", files}}
+                 {"bytes_read", rep.bytes_read}, {"problems", probs}, {"repairable", rep_arr},
+                 {"affected_files", files}}
                 .dump(-1, ' ', false, json::error_handler_t::replace));
     } else {
+      for (const auto& p : rep.repairable) Warn("repairable: " + p.object + ": " + p.message);
       for (const auto& p : rep.problems) Warn("damaged: " + p.object + ": " + p.message);
       for (const auto& f : rep.affected_files) Warn("affected: " + f);
       if (!g.quiet)
@@ -62,11 +67,61 @@ void RegisterCheck(CLI::App& app, Globals& g) {
                                       : ""));
       if (rep.ok() && !g.quiet) Print("no errors were found");
     }
-    if (!rep.ok()) {
-      Warn(fmt::format("{} problems found; {} files in snapshots are affected. Restore what "
-                       "is affected from another copy, or back it up again.",
+    if (!rep.problems.empty()) {
+      Warn(fmt::format("{} problems beyond repair; {} files in snapshots are affected. Restore "
+                       "what is affected from another copy, or back it up again.",
                        rep.problems.size(), rep.affected_files.size()));
       g_exit_code = kExitDamaged;
+    } else if (!rep.repairable.empty()) {
+      Warn(fmt::format("{} objects are damaged within the parity budget: reads still return "
+                       "correct data. Run 'kintsugi scrub --repair' to restore full redundancy.",
+                       rep.repairable.size()));
+      g_exit_code = kExitRepairable;
+    }
+    ReportHealedReads(g, *r.repo);
+  });
+}
+
+void RegisterScrub(CLI::App& app, Globals& g) {
+  auto* c = app.add_subcommand("scrub", "read and verify every shard; with --repair, rebuild damage");
+  static bool repair = false;
+  static double rate_mib = 0;
+  c->add_flag("--repair", repair, "rewrite damaged or missing shards from parity");
+  c->add_option("--rate-limit", rate_mib, "read at most this many MiB/s (default: no limit)")
+      ->check(CLI::PositiveNumber);
+  c->callback([&g] {
+    auto r = Open(g, 1);
+    Progress progress;
+    ScrubOptions o;
+    o.repair = repair;
+    o.max_bytes_per_second = rate_mib * 1024 * 1024;
+    o.progress = &progress;
+    ScrubReport rep;
+    {
+      ProgressPrinter printer(g, progress, repair ? "scrub --repair" : "scrub");
+      auto rr = RunScrub(r.repo->backend(), o);
+      if (!rr) Die(rr.error());
+      rep = std::move(*rr);
+    }
+    if (g.json) {
+      Print(json{{"message_type", "scrub_summary"}, {"objects", rep.objects}, {"bytes", rep.bytes},
+                 {"damaged", rep.damaged}, {"repaired", rep.repaired},
+                 {"unrecoverable", rep.unrecoverable}}
+                .dump(-1, ' ', false, json::error_handler_t::replace));
+    } else {
+      for (const auto& d : rep.damaged) Warn("damaged: " + d);
+      for (const auto& d : rep.repaired) Warn("repaired: " + d);
+      for (const auto& d : rep.unrecoverable) Warn("NOT recoverable: " + d);
+      if (!g.quiet)
+        Print(fmt::format("scrubbed {} objects ({}): {} damaged, {} repaired, {} unrecoverable",
+                          rep.objects, HumanBytes(rep.bytes), rep.damaged.size(),
+                          rep.repaired.size(), rep.unrecoverable.size()));
+    }
+    if (!rep.unrecoverable.empty()) {
+      Warn("some data cannot be recovered; run 'kintsugi check --read-data' to list the files affected");
+      g_exit_code = kExitDamaged;
+    } else if (!repair && !rep.damaged.empty()) {
+      g_exit_code = kExitRepairable;
     }
   });
 }

@@ -1,7 +1,10 @@
 // init and key: creating a repository and managing its passphrases.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "backend/backend.h"
+#include "backend/sharded_backend.h"
 #include "cli/commands.h"
 
 namespace ks::cli {
@@ -34,9 +37,21 @@ void RegisterInit(CLI::App& app, Globals& g) {
       ->check(CLI::Range(0, 19));
   c->add_option("--pack-size-mib", pack_mib, "target pack size in MiB (default 16)")
       ->check(CLI::Range(1, 128));
+  static int data_shards = 0, parity_shards = -1;
+  c->add_option("--data-shards", data_shards,
+                "Reed-Solomon data shards per object (default 8 on one location)")
+      ->check(CLI::Range(1, 31));
+  c->add_option("--parity-shards", parity_shards,
+                "Reed-Solomon parity shards per object (default 2 on one location)")
+      ->check(CLI::Range(0, 16));
   c->callback([&g] {
     if (g.repo.empty()) Usage("no repository given: use -r/--repo or KINTSUGI_REPOSITORY");
-    auto backend = OpenBackend(g.repo);
+    size_t locations = size_t(std::count(g.repo.begin(), g.repo.end(), ',')) + 1;
+    Geometry geo = DefaultGeometry(locations);
+    if (data_shards > 0) geo.k = data_shards;
+    if (parity_shards >= 0) geo.m = parity_shards;
+    if (geo.k + geo.m > kMaxShards) Usage("--data-shards plus --parity-shards must be at most 32");
+    auto backend = OpenBackend(g.repo, geo);
     if (!backend) Die(backend.error());
     std::string pass = ReadPassphrase(g, true, "enter password for new repository");
     RepoConfig cfg;
@@ -47,7 +62,9 @@ void RegisterInit(CLI::App& app, Globals& g) {
     if (g.json) {
       Print(nlohmann::json{{"message_type", "initialized"}, {"repository", g.repo}}.dump());
     } else if (!g.quiet) {
-      Print("created kintsugi repository at " + g.repo);
+      Print(fmt::format("created kintsugi repository at {} ({} data + {} parity shards per object, "
+                        "{:.0f}% overhead; survives {} lost or damaged shards per object)",
+                        g.repo, geo.k, geo.m, 100.0 * geo.m / geo.k, geo.m));
       Print("Keep the password safe: without it the data cannot be read by anyone.");
     }
   });

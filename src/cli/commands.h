@@ -21,6 +21,7 @@ void RegisterRestore(CLI::App& app, Globals& g);
 void RegisterSnapshots(CLI::App& app, Globals& g);  // snapshots, ls, diff
 void RegisterStats(CLI::App& app, Globals& g);
 void RegisterCheck(CLI::App& app, Globals& g);
+void RegisterScrub(CLI::App& app, Globals& g);
 void RegisterUnlock(CLI::App& app, Globals& g);
 
 }  // namespace ks::cli

@@ -12,7 +12,10 @@
 #include <iostream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "backend/backend.h"
+#include "backend/sharded_backend.h"
 #include "fs/unique_fd.h"
 #include "util/human.h"
 
@@ -134,6 +137,14 @@ OpenRepo Open(const Globals& g, int lock_mode) {
     out.lock = std::move(*lock);
   }
   return out;
+}
+
+void ReportHealedReads(const Globals& g, Repository& repo) {
+  auto* sb = dynamic_cast<ShardedBackend*>(&repo.backend());
+  if (!sb || sb->stats().blocks_rebuilt == 0) return;
+  Warn(fmt::format("note: {} damaged or missing blocks in {} reads were rebuilt from parity; the "
+                   "data returned is correct. Run 'kintsugi scrub --repair' to rewrite them.",
+                   uint64_t(sb->stats().blocks_rebuilt), uint64_t(sb->stats().objects_degraded)));
 }
 
 ProgressPrinter::ProgressPrinter(const Globals& g, const Progress& p, const char* verb)

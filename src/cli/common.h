@@ -19,7 +19,8 @@ enum Exit : int {
   kExitFatal = 1,
   kExitUsage = 2,
   kExitPartial = 3,       // backup done, some source files unreadable
-  kExitDamaged = 6,       // check: damage that cannot be repaired
+  kExitRepairable = 5,    // check/scrub: damage found, all of it repairable
+  kExitDamaged = 6,       // check/scrub: some data cannot be recovered
   kExitNoRepo = 10,
   kExitLocked = 11,
   kExitWrongPassword = 12,
@@ -74,6 +75,9 @@ class ProgressPrinter {
   std::thread thread_;
   bool active_ = false;
 };
+
+// After reading: if parity had to rebuild damaged blocks, say so on stderr.
+void ReportHealedReads(const Globals& g, Repository& repo);
 
 void Print(const std::string& s);  // stdout
 void Warn(const std::string& s);   // stderr, one line

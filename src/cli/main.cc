@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   RegisterSnapshots(app, g);
   RegisterStats(app, g);
   RegisterCheck(app, g);
+  RegisterScrub(app, g);
   RegisterUnlock(app, g);
 
   try {

@@ -66,7 +66,7 @@ Status Repository::Init(Backend& backend, const std::string& passphrase, const K
   if (auto st = backend.Stat(ObjectType::kConfig, kConfigName); st)
     return Fail(ErrorKind::kAlreadyExists,
                 "a repository already exists at " + backend.Location());
-  if (auto* local = dynamic_cast<LocalBackend*>(&backend)) KS_TRY(local->CreateLayout());
+  KS_TRY(backend.Create());
   MasterKey mk = MasterKey::Generate();
   RepoKeys keys = RepoKeys::Derive(mk);
   uint8_t rid[32];

@@ -1,0 +1,459 @@
+#include "backend/sharded_backend.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "crypto/aead.h"
+
+namespace ks {
+namespace {
+
+constexpr uint8_t kShardMagic[4] = {'K', 'S', 'S', '1'};
+constexpr size_t kHeaderSize = 64;
+constexpr uint32_t kBlockSize = 4096;  // one disk sector's worth of damage per CRC
+constexpr size_t kCrcSize = 4;
+
+std::string ShardName(const std::string& name, int i) { return name + "." + std::to_string(i); }
+
+// Binds a shard to the object it belongs to: a shard file renamed or copied
+// to another object's name is rejected.
+std::array<uint8_t, 16> NameTag(ObjectType t, const std::string& name) {
+  std::string s = std::string(ObjectTypeDir(t)) + "/" + name;
+  Id h = Sha256(AsBytes(s));
+  std::array<uint8_t, 16> tag;
+  std::memcpy(tag.data(), h.b.data(), 16);
+  return tag;
+}
+
+uint32_t BlockCrc(const uint8_t* block, uint32_t size, int index, uint32_t row) {
+  uint8_t pos[8];
+  PutU32(pos, uint32_t(index));
+  PutU32(pos + 4, row);
+  return Crc32c(ByteSpan(pos, 8), Crc32c(ByteSpan(block, size)));
+}
+
+// Block size and rows per shard for an object of `length` bytes in k data
+// shards: 4 KiB blocks, or for small objects one block just large enough
+// (multiple of 64), so a 300-byte snapshot does not cost k+m full blocks.
+std::pair<uint32_t, uint32_t> ShardLayout(uint64_t length, int k) {
+  uint64_t per = (length + uint64_t(k) - 1) / uint64_t(k);
+  uint32_t block = per >= kBlockSize ? kBlockSize
+                                     : uint32_t(std::max<uint64_t>(64, (per + 63) / 64 * 64));
+  return {block, uint32_t((per + block - 1) / block)};
+}
+
+}  // namespace
+
+Geometry DefaultGeometry(size_t locations) {
+  // One location (a single disk): 8 + 2, 25% overhead, any 2 lost or damaged
+  // shards per object and any 2 bad blocks per row survive. Several
+  // locations: one shard per location, with 1 parity shard up to 3 locations
+  // and 2 from 4 on, so losing that many locations loses nothing.
+  if (locations <= 1) return {8, 2};
+  if (locations <= 3) return {int(locations) - 1, 1};
+  return {int(std::min<size_t>(locations, kMaxShards)) - 2, 2};
+}
+
+struct ShardedBackend::Shards {
+  Header h;
+  std::vector<Bytes> files;              // raw shard files ("" if missing)
+  std::vector<bool> header_ok;           // per shard
+  std::vector<std::vector<bool>> block_ok;  // [shard][row]
+  std::vector<std::string> found_at;     // unused for now: location names
+};
+
+ShardedBackend::ShardedBackend(std::vector<std::unique_ptr<Backend>> locations, Geometry g)
+    : locations_(std::move(locations)), geometry_(g) {}
+
+std::string ShardedBackend::Location() const {
+  std::string s;
+  for (const auto& l : locations_) s += (s.empty() ? "" : ",") + l->Location();
+  return s;
+}
+
+Status ShardedBackend::Create() {
+  for (auto& l : locations_) KS_TRY(l->Create());
+  return Ok();
+}
+
+size_t ShardedBackend::PlaceOf(ObjectType t, const std::string& name, int index) const {
+  return (size_t(index) + NameTag(t, name)[0]) % locations_.size();
+}
+
+std::shared_ptr<const ErasureCode> ShardedBackend::Code(int k, int m) {
+  std::lock_guard l(mu_);
+  for (const auto& c : codes_)
+    if (c->k() == k && c->m() == m) return c;
+  codes_.push_back(std::make_shared<const ErasureCode>(k, m));
+  return codes_.back();
+}
+
+Result<Geometry> ShardedBackend::geometry() {
+  {
+    std::lock_guard l(mu_);
+    if (geometry_.k > 0) return geometry_;
+  }
+  auto h = LoadHeader(ObjectType::kConfig, "config");
+  if (!h) return Fail(h.error().With("cannot learn the shard geometry from the config"));
+  std::lock_guard l(mu_);
+  geometry_ = Geometry{h->k, h->m};
+  return geometry_;
+}
+
+Status ShardedBackend::Put(ObjectType t, const std::string& name, ByteSpan data) {
+  KS_ASSIGN(Geometry g, geometry());
+  auto code = Code(g.k, g.m);
+  const int n = g.k + g.m;
+  auto [block, rows] = ShardLayout(data.size(), g.k);
+  size_t shard_bytes = size_t(rows) * block;
+  // Data shards are consecutive slices of the object, zero-padded at the end.
+  Bytes padded(shard_bytes * size_t(g.k), 0);
+  if (!data.empty()) std::memcpy(padded.data(), data.data(), data.size());
+  Bytes parity(shard_bytes * size_t(g.m));
+  std::vector<const uint8_t*> dptr(static_cast<size_t>(g.k));
+  std::vector<uint8_t*> pptr(static_cast<size_t>(g.m));
+  for (int j = 0; j < g.k; j++) dptr[size_t(j)] = padded.data() + size_t(j) * shard_bytes;
+  for (int r = 0; r < g.m; r++) pptr[size_t(r)] = parity.data() + size_t(r) * shard_bytes;
+  code->Encode(dptr.data(), pptr.data(), shard_bytes);
+
+  auto tag = NameTag(t, name);
+  Bytes file;
+  int existed = 0;
+  for (int i = 0; i < n; i++) {
+    const uint8_t* src = i < g.k ? dptr[size_t(i)] : pptr[size_t(i - g.k)];
+    file.assign(kHeaderSize, 0);
+    std::memcpy(file.data(), kShardMagic, 4);
+    file[4] = 1;
+    file[5] = uint8_t(g.k);
+    file[6] = uint8_t(g.m);
+    file[7] = uint8_t(i);
+    PutU64(file.data() + 8, data.size());
+    PutU32(file.data() + 16, block);
+    PutU32(file.data() + 20, rows);
+    std::memcpy(file.data() + 24, tag.data(), 16);
+    PutU32(file.data() + 60, Crc32c(ByteSpan(file.data(), 60)));
+    file.reserve(kHeaderSize + size_t(rows) * (block + kCrcSize));
+    for (uint32_t r = 0; r < rows; r++) {
+      const uint8_t* b = src + size_t(r) * block;
+      file.insert(file.end(), b, b + block);
+      AppendU32(file, BlockCrc(b, block, i, r));
+    }
+    auto s = locations_[PlaceOf(t, name, i)]->Put(t, ShardName(name, i), file);
+    if (!s) {
+      // A shard left by an interrupted earlier write of the same object:
+      // names are content hashes (or written once), so it holds these bytes.
+      if (s.error().kind() != ErrorKind::kAlreadyExists) return Fail(s.error());
+      existed++;
+    }
+  }
+  if (existed == n) return Fail(ErrorKind::kAlreadyExists, "object " + name + " already exists");
+  return Ok();
+}
+
+Result<Bytes> ShardedBackend::GetShard(ObjectType t, const std::string& name, int index,
+                                       uint64_t offset, uint64_t length) {
+  size_t home = PlaceOf(t, name, index);
+  auto r = locations_[home]->Get(t, ShardName(name, index), offset, length);
+  if (r || r.error().kind() != ErrorKind::kNotFound || locations_.size() == 1) return r;
+  // Not where placement puts it (locations listed in another order, or a
+  // replaced disk): look in the others.
+  for (size_t l = 0; l < locations_.size(); l++) {
+    if (l == home) continue;
+    auto o = locations_[l]->Get(t, ShardName(name, index), offset, length);
+    if (o || o.error().kind() != ErrorKind::kNotFound) return o;
+  }
+  return r;
+}
+
+Result<ShardedBackend::Header> ShardedBackend::LoadHeader(ObjectType t, const std::string& name) {
+  std::string key = std::string(ObjectTypeDir(t)) + "/" + name;
+  {
+    std::lock_guard l(mu_);
+    auto it = headers_.find(key);
+    if (it != headers_.end()) return it->second;
+  }
+  auto tag = NameTag(t, name);
+  int limit = kMaxShards;
+  std::optional<Error> first_error;
+  for (int i = 0; i < limit; i++) {
+    auto b = GetShard(t, name, i, 0, kHeaderSize);
+    if (!b) {
+      if (!first_error) first_error = b.error();
+      continue;
+    }
+    const uint8_t* p = b->data();
+    if (std::memcmp(p, kShardMagic, 4) != 0 || p[4] != 1 ||
+        GetU32(p + 60) != Crc32c(ByteSpan(p, 60)) || std::memcmp(p + 24, tag.data(), 16) != 0)
+      continue;
+    Header h{p[5], p[6], p[7], GetU64(p + 8), GetU32(p + 16), GetU32(p + 20)};
+    if (h.k < 1 || h.m < 0 || h.k + h.m > kMaxShards || h.index != i || h.length > (1ull << 40) ||
+        ShardLayout(h.length, h.k) != std::make_pair(h.block, h.rows))
+      continue;
+    std::lock_guard l(mu_);
+    if (headers_.size() > 100000) headers_.clear();
+    headers_[key] = h;
+    return h;
+  }
+  if (first_error && first_error->kind() == ErrorKind::kNotFound)
+    return Fail(ErrorKind::kNotFound, "object " + name + " not found");
+  return Fail(ErrorKind::kCorrupt,
+              "object " + name + ": no readable shard header (lost beyond repair)");
+}
+
+Status ShardedBackend::RebuildRows(ObjectType t, const std::string& name, const Header& h,
+                                   int want, uint32_t r0, uint32_t r1, uint8_t* out) {
+  const int n = h.k + h.m;
+  const size_t stride = h.block + kCrcSize;
+  std::vector<Bytes> runs(static_cast<size_t>(n));
+  for (int i = 0; i < n; i++) {
+    if (i == want) continue;
+    auto b = GetShard(t, name, i, kHeaderSize + uint64_t(r0) * stride, uint64_t(r1 - r0) * stride);
+    if (b) runs[size_t(i)] = std::move(*b);
+  }
+  auto code = Code(h.k, h.m);
+  std::vector<Bytes> rowbuf(static_cast<size_t>(n), Bytes(h.block));
+  std::vector<uint8_t*> ptrs(static_cast<size_t>(n));
+  for (uint32_t r = r0; r < r1; r++) {
+    std::vector<bool> present(static_cast<size_t>(n), false);
+    for (int i = 0; i < n; i++) {
+      ptrs[size_t(i)] = rowbuf[size_t(i)].data();
+      if (i == want || runs[size_t(i)].empty()) continue;
+      const uint8_t* b = runs[size_t(i)].data() + size_t(r - r0) * stride;
+      if (GetU32(b + h.block) != BlockCrc(b, h.block, i, r)) continue;
+      std::memcpy(rowbuf[size_t(i)].data(), b, h.block);
+      present[size_t(i)] = true;
+    }
+    if (!code->Reconstruct(ptrs.data(), present, h.block))
+      return Fail(ErrorKind::kCorrupt,
+                  "object " + name + ": block " + std::to_string(r) + " has fewer than " +
+                      std::to_string(h.k) + " intact shards; data lost beyond the parity budget");
+    std::memcpy(out + size_t(r - r0) * h.block, rowbuf[size_t(want)].data(), h.block);
+    stats_.blocks_rebuilt++;
+  }
+  return Ok();
+}
+
+Result<Bytes> ShardedBackend::Get(ObjectType t, const std::string& name, uint64_t offset,
+                                  uint64_t length) {
+  KS_ASSIGN(Header h, LoadHeader(t, name));
+  if (offset > h.length) return Fail(ErrorKind::kCorrupt, "object " + name + " is shorter than expected");
+  if (length == 0) length = h.length - offset;
+  if (offset + length > h.length)
+    return Fail(ErrorKind::kCorrupt, "object " + name + " is shorter than expected");
+  const uint64_t shard_bytes = uint64_t(h.rows) * h.block;
+  const size_t stride = h.block + kCrcSize;
+  Bytes out(length);
+  uint64_t pos = offset, end = offset + length;
+  bool degraded = false;
+  Bytes rows_buf;
+  while (pos < end) {
+    int j = int(pos / shard_bytes);
+    uint64_t within = pos % shard_bytes;
+    uint64_t stop = std::min<uint64_t>(shard_bytes, within + (end - pos));
+    uint32_t r0 = uint32_t(within / h.block), r1 = uint32_t((stop + h.block - 1) / h.block);
+    auto run = GetShard(t, name, j, kHeaderSize + uint64_t(r0) * stride, uint64_t(r1 - r0) * stride);
+    rows_buf.assign(size_t(r1 - r0) * h.block, 0);
+    std::vector<bool> bad(r1 - r0, !run);
+    for (uint32_t r = r0; r < r1 && run; r++) {
+      const uint8_t* b = run->data() + size_t(r - r0) * stride;
+      if (GetU32(b + h.block) == BlockCrc(b, h.block, j, r))
+        std::memcpy(rows_buf.data() + size_t(r - r0) * h.block, b, h.block);
+      else
+        bad[r - r0] = true;
+    }
+    for (uint32_t r = r0; r < r1;) {
+      if (!bad[r - r0]) {
+        r++;
+        continue;
+      }
+      uint32_t s = r;
+      while (r < r1 && bad[r - r0]) r++;
+      KS_TRY(RebuildRows(t, name, h, j, s, r, rows_buf.data() + size_t(s - r0) * h.block));
+      degraded = true;
+    }
+    uint64_t take = stop - within;
+    std::memcpy(out.data() + (pos - offset), rows_buf.data() + (within - uint64_t(r0) * h.block), take);
+    pos += take;
+  }
+  if (degraded) stats_.objects_degraded++;
+  return out;
+}
+
+Result<ObjectInfo> ShardedBackend::Stat(ObjectType t, const std::string& name) {
+  KS_ASSIGN(Header h, LoadHeader(t, name));
+  return ObjectInfo{name, h.length};
+}
+
+Result<std::vector<ObjectInfo>> ShardedBackend::List(ObjectType t) {
+  std::map<std::string, bool> names;
+  for (auto& l : locations_) {
+    auto list = l->List(t);
+    if (!list) {
+      // A lost location is what parity is for: list what the others hold.
+      if (locations_.size() > 1) continue;
+      return Fail(list.error());
+    }
+    for (const auto& o : *list) {
+      size_t dot = o.name.rfind('.');
+      if (dot == std::string::npos || dot + 1 >= o.name.size()) continue;
+      names[o.name.substr(0, dot)] = true;
+    }
+  }
+  std::vector<ObjectInfo> out;
+  for (const auto& [name, _] : names) {
+    auto h = LoadHeader(t, name);
+    out.push_back({name, h ? h->length : 0});
+  }
+  return out;
+}
+
+Status ShardedBackend::Remove(ObjectType t, const std::string& name) {
+  int n = kMaxShards;
+  if (auto h = LoadHeader(t, name)) n = h->k + h->m;
+  bool any = false;
+  for (auto& l : locations_)
+    for (int i = 0; i < n; i++)
+      if (l->Remove(t, ShardName(name, i))) any = true;
+  {
+    std::lock_guard l(mu_);
+    headers_.erase(std::string(ObjectTypeDir(t)) + "/" + name);
+  }
+  if (!any) return Fail(ErrorKind::kNotFound, "object " + name + " not found");
+  return Ok();
+}
+
+Result<ShardedBackend::Shards> ShardedBackend::LoadAll(ObjectType t, const std::string& name) {
+  KS_ASSIGN(Header h, LoadHeader(t, name));
+  const int n = h.k + h.m;
+  const size_t stride = h.block + kCrcSize;
+  auto tag = NameTag(t, name);
+  Shards s;
+  s.h = h;
+  s.files.resize(size_t(n));
+  s.header_ok.assign(size_t(n), false);
+  s.block_ok.assign(size_t(n), std::vector<bool>(h.rows, false));
+  for (int i = 0; i < n; i++) {
+    auto b = GetShard(t, name, i, 0, 0);
+    if (!b) continue;
+    s.files[size_t(i)] = std::move(*b);
+    const Bytes& f = s.files[size_t(i)];
+    if (f.size() >= kHeaderSize) {
+      const uint8_t* p = f.data();
+      s.header_ok[size_t(i)] = std::memcmp(p, kShardMagic, 4) == 0 && p[4] == 1 &&
+                               GetU32(p + 60) == Crc32c(ByteSpan(p, 60)) &&
+                               std::memcmp(p + 24, tag.data(), 16) == 0 && p[5] == h.k &&
+                               p[6] == h.m && p[7] == i && GetU64(p + 8) == h.length &&
+                               GetU32(p + 16) == h.block && GetU32(p + 20) == h.rows &&
+                               f.size() == kHeaderSize + size_t(h.rows) * stride;
+    }
+    for (uint32_t r = 0; r < h.rows; r++) {
+      size_t at = kHeaderSize + size_t(r) * stride;
+      if (at + stride > f.size()) break;
+      s.block_ok[size_t(i)][r] = GetU32(f.data() + at + h.block) == BlockCrc(f.data() + at, h.block, i, r);
+    }
+  }
+  return s;
+}
+
+Result<ObjectHealth> ShardedBackend::Verify(ObjectType t, const std::string& name) {
+  auto s = LoadAll(t, name);
+  if (!s) return ObjectHealth{false, false, s.error().message()};
+  const int n = s->h.k + s->h.m;
+  ObjectHealth health;
+  std::string detail;
+  int damaged = 0;
+  for (int i = 0; i < n; i++) {
+    size_t bad = size_t(std::count(s->block_ok[size_t(i)].begin(), s->block_ok[size_t(i)].end(), false));
+    if (s->files[size_t(i)].empty()) detail += " shard " + std::to_string(i) + " missing;";
+    else if (!s->header_ok[size_t(i)] || bad)
+      detail += " shard " + std::to_string(i) + ": " + (s->header_ok[size_t(i)] ? "" : "bad header or length, ") +
+                std::to_string(bad) + " bad blocks;";
+    else continue;
+    damaged++;
+  }
+  for (uint32_t r = 0; r < s->h.rows; r++) {
+    int ok = 0;
+    for (int i = 0; i < n; i++) ok += s->block_ok[size_t(i)][r] ? 1 : 0;
+    if (ok < s->h.k) health.recoverable = false;
+  }
+  health.intact = damaged == 0;
+  if (damaged)
+    health.detail = std::to_string(damaged) + " of " + std::to_string(n) + " shards damaged or missing (" +
+                    (health.recoverable ? "repairable" : "NOT repairable") + "):" + detail;
+  return health;
+}
+
+Status ShardedBackend::Repair(ObjectType t, const std::string& name) {
+  KS_ASSIGN(Shards s, LoadAll(t, name));
+  const Header& h = s.h;
+  const int n = h.k + h.m;
+  const size_t stride = h.block + kCrcSize;
+  std::vector<bool> rewrite(static_cast<size_t>(n), false);
+  for (int i = 0; i < n; i++) {
+    rewrite[size_t(i)] = !s.header_ok[size_t(i)] ||
+                         std::count(s.block_ok[size_t(i)].begin(), s.block_ok[size_t(i)].end(), false) > 0;
+  }
+  if (std::none_of(rewrite.begin(), rewrite.end(), [](bool b) { return b; })) return Ok();
+  auto code = Code(h.k, h.m);
+  // Rebuild every shard's payload row by row, then rewrite the damaged ones.
+  std::vector<Bytes> payload(static_cast<size_t>(n), Bytes(size_t(h.rows) * h.block));
+  std::vector<uint8_t*> ptrs(static_cast<size_t>(n));
+  for (uint32_t r = 0; r < h.rows; r++) {
+    std::vector<bool> present(static_cast<size_t>(n));
+    for (int i = 0; i < n; i++) {
+      ptrs[size_t(i)] = payload[size_t(i)].data() + size_t(r) * h.block;
+      present[size_t(i)] = s.block_ok[size_t(i)][r];
+      if (present[size_t(i)])
+        std::memcpy(ptrs[size_t(i)], s.files[size_t(i)].data() + kHeaderSize + size_t(r) * stride, h.block);
+    }
+    if (!code->Reconstruct(ptrs.data(), present, h.block))
+      return Fail(ErrorKind::kCorrupt, "object " + name + ": block " + std::to_string(r) +
+                                           " is damaged beyond the parity budget; cannot repair");
+  }
+  auto tag = NameTag(t, name);
+  for (int i = 0; i < n; i++) {
+    if (!rewrite[size_t(i)]) continue;
+    Bytes file(kHeaderSize, 0);
+    std::memcpy(file.data(), kShardMagic, 4);
+    file[4] = 1;
+    file[5] = uint8_t(h.k);
+    file[6] = uint8_t(h.m);
+    file[7] = uint8_t(i);
+    PutU64(file.data() + 8, h.length);
+    PutU32(file.data() + 16, h.block);
+    PutU32(file.data() + 20, h.rows);
+    std::memcpy(file.data() + 24, tag.data(), 16);
+    PutU32(file.data() + 60, Crc32c(ByteSpan(file.data(), 60)));
+    for (uint32_t r = 0; r < h.rows; r++) {
+      const uint8_t* b = payload[size_t(i)].data() + size_t(r) * h.block;
+      file.insert(file.end(), b, b + h.block);
+      AppendU32(file, BlockCrc(b, h.block, i, r));
+    }
+    KS_TRY(locations_[PlaceOf(t, name, i)]->Replace(t, ShardName(name, i), file));
+  }
+  return Ok();
+}
+
+Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, Geometry geometry) {
+  std::vector<std::unique_ptr<Backend>> locations;
+  size_t start = 0;
+  while (start <= location.size()) {
+    size_t comma = location.find(',', start);
+    if (comma == std::string::npos) comma = location.size();
+    KS_ASSIGN(auto l, OpenLocation(location.substr(start, comma - start)));
+    locations.push_back(std::move(l));
+    start = comma + 1;
+  }
+  if (locations.size() > size_t(kMaxShards))
+    return Fail(ErrorKind::kInvalidArgument, "at most 32 locations are supported");
+  if (geometry.k > 0 && geometry.k + geometry.m > kMaxShards)
+    return Fail(ErrorKind::kInvalidArgument, "data + parity shards must be at most 32");
+  return std::make_unique<ShardedBackend>(std::move(locations), geometry);
+}
+
+Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location) {
+  return OpenBackend(location, Geometry{});
+}
+
+}  // namespace ks

@@ -1,0 +1,91 @@
+// The storage envelope: every object is stored as k data shards plus m
+// Reed-Solomon parity shards, each shard in its own file "<name>.<i>",
+// spread over one or more locations (failure domains: directories on
+// different disks now, Ceph pools later). Every shard carries a CRC32C per
+// block, so scattered damage (a flipped bit, a zeroed 4 KiB sector) costs
+// one block of one shard, and any k valid blocks of a row rebuild that row.
+//
+// Reads verify every block they touch and rebuild damaged or missing blocks
+// from the other shards on the fly ("healed reads", counted in stats()).
+// Verify reads everything; Repair rewrites damaged or missing shards (write
+// new, then rename over). Byte format: docs/design.md, "Storage envelope".
+//
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <atomic>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/backend.h"
+#include "codec/erasure.h"
+
+namespace ks {
+
+struct Geometry {
+  int k = 0;  // data shards
+  int m = 0;  // parity shards
+};
+
+// Default geometry for `locations` failure domains (docs/design.md).
+Geometry DefaultGeometry(size_t locations);
+
+struct HealStats {
+  std::atomic<uint64_t> blocks_rebuilt{0};   // damaged/missing blocks read around
+  std::atomic<uint64_t> objects_degraded{0};  // reads that needed parity
+};
+
+class ShardedBackend : public Backend {
+ public:
+  // `geometry` may be {0, 0} to discover it from the stored config object
+  // (every shard header records k and m).
+  ShardedBackend(std::vector<std::unique_ptr<Backend>> locations, Geometry geometry);
+
+  std::string Location() const override;
+  Status Create() override;
+  Status Put(ObjectType t, const std::string& name, ByteSpan data) override;
+  Result<Bytes> Get(ObjectType t, const std::string& name, uint64_t offset,
+                    uint64_t length) override;
+  Result<ObjectInfo> Stat(ObjectType t, const std::string& name) override;
+  Result<std::vector<ObjectInfo>> List(ObjectType t) override;
+  Status Remove(ObjectType t, const std::string& name) override;
+  Result<ObjectHealth> Verify(ObjectType t, const std::string& name) override;
+  Status Repair(ObjectType t, const std::string& name) override;
+
+  Result<Geometry> geometry();
+  const HealStats& stats() const { return stats_; }
+  size_t location_count() const { return locations_.size(); }
+  Backend& location(size_t i) { return *locations_[i]; }
+
+  // Which location shard `index` of object `name` belongs in.
+  size_t PlaceOf(ObjectType t, const std::string& name, int index) const;
+
+ private:
+  struct Header {
+    int k = 0, m = 0, index = 0;
+    uint64_t length = 0;
+    uint32_t block = 0, rows = 0;
+  };
+  struct Shards;  // every shard of one object, read whole (Verify/Repair)
+
+  Result<Header> LoadHeader(ObjectType t, const std::string& name);
+  Result<Bytes> GetShard(ObjectType t, const std::string& name, int index, uint64_t offset,
+                         uint64_t length);
+  Result<Shards> LoadAll(ObjectType t, const std::string& name);
+  // Rebuilds rows [r0, r1) of data shard `want` from the other shards.
+  Status RebuildRows(ObjectType t, const std::string& name, const Header& h, int want,
+                     uint32_t r0, uint32_t r1, uint8_t* out);
+  std::shared_ptr<const ErasureCode> Code(int k, int m);
+
+  std::vector<std::unique_ptr<Backend>> locations_;
+  std::mutex mu_;
+  Geometry geometry_;
+  std::unordered_map<std::string, Header> headers_;  // bounded cache
+  std::vector<std::shared_ptr<const ErasureCode>> codes_;
+  HealStats stats_;
+};
+
+}  // namespace ks
