@@ -167,7 +167,9 @@ TEST(PackTest, EntryMustMatchRecord) {
 // Flips one byte at `pos` and checks that the damage is detected exactly
 // where it is: in the prefix or header/trailer the header fails; inside a
 // blob record only that blob fails. No call ever returns wrong plaintext.
-void CheckFlip(const RepoKeys& keys, const Built& b, size_t pos, uint8_t mask) {
+// With `sample`, only the hit blob and the first and last are opened.
+void CheckFlip(const RepoKeys& keys, const Built& b, size_t pos, uint8_t mask,
+               bool sample = false) {
   const auto& f = b.f;
   Bytes bad = f.bytes;
   bad[pos] ^= mask;
@@ -184,10 +186,13 @@ void CheckFlip(const RepoKeys& keys, const Built& b, size_t pos, uint8_t mask) {
     EXPECT_EQ(*header, f.entries);
   }
   // Whatever the header says, every blob either fails or is exactly right.
-  int failed = 0;
-  for (const PackEntry& e : f.entries) {
-    auto blob = OpenIn(keys, bad, e);
+  int failed = 0, opened = 0;
+  for (size_t i = 0; i < f.entries.size(); i++) {
+    const PackEntry& e = f.entries[i];
     bool hit = pos >= e.offset && pos < e.offset + e.length;
+    if (sample && !hit && i != 0 && i + 1 != f.entries.size()) continue;
+    opened++;
+    auto blob = OpenIn(keys, bad, e);
     if (blob) {
       EXPECT_EQ(*blob, b.plain.at(e.id)) << "wrong plaintext after flip at " << pos;
       EXPECT_FALSE(hit) << "flip at " << pos << " inside the record went unnoticed";
@@ -197,7 +202,7 @@ void CheckFlip(const RepoKeys& keys, const Built& b, size_t pos, uint8_t mask) {
       failed++;
     }
   }
-  int want_failed = in_blob ? 1 : pos < kPackPrefixSize ? int(f.entries.size()) : 0;
+  int want_failed = in_blob ? 1 : pos < kPackPrefixSize ? opened : 0;
   EXPECT_EQ(failed, want_failed) << "flip at " << pos;
 }
 
@@ -218,12 +223,12 @@ TEST(PackTest, SampledByteFlipsDetectedBigPack) {
   ASSERT_GT(b.f.bytes.size(), 500000u);
   std::mt19937_64 rng(99);
   for (int i = 0; i < 2000; i++) {
-    CheckFlip(keys, b, rng() % b.f.bytes.size(), uint8_t(1 << (rng() % 8)));
+    CheckFlip(keys, b, rng() % b.f.bytes.size(), uint8_t(1 << (rng() % 8)), /*sample=*/true);
     if (HasFailure()) return;
   }
   // All of the trailer and the end of the header.
   for (size_t pos = b.f.bytes.size() - 64; pos < b.f.bytes.size(); pos++)
-    CheckFlip(keys, b, pos, 0x80);
+    CheckFlip(keys, b, pos, 0x80, /*sample=*/true);
 }
 
 TEST(PackTest, TruncationAndExtensionFailCleanly) {
