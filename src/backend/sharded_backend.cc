@@ -107,13 +107,18 @@ Status ShardedBackend::Put(ObjectType t, const std::string& name, ByteSpan data)
   const int n = g.k + g.m;
   auto [block, rows] = ShardLayout(data.size(), g.k);
   size_t shard_bytes = size_t(rows) * block;
-  // Data shards are consecutive slices of the object, zero-padded at the end.
-  Bytes padded(shard_bytes * size_t(g.k), 0);
-  if (!data.empty()) std::memcpy(padded.data(), data.data(), data.size());
+  // Data shards are consecutive slices of the object, zero-padded at the
+  // end. Whole slices are used in place; only the tail is copied.
+  size_t whole = shard_bytes ? data.size() / shard_bytes : 0;
+  Bytes tail(shard_bytes * (size_t(g.k) - std::min<size_t>(whole, size_t(g.k))), 0);
+  if (whole < size_t(g.k) && data.size() > whole * shard_bytes)
+    std::memcpy(tail.data(), data.data() + whole * shard_bytes, data.size() - whole * shard_bytes);
   Bytes parity(shard_bytes * size_t(g.m));
   std::vector<const uint8_t*> dptr(static_cast<size_t>(g.k));
   std::vector<uint8_t*> pptr(static_cast<size_t>(g.m));
-  for (int j = 0; j < g.k; j++) dptr[size_t(j)] = padded.data() + size_t(j) * shard_bytes;
+  for (int j = 0; j < g.k; j++)
+    dptr[size_t(j)] = size_t(j) < whole ? data.data() + size_t(j) * shard_bytes
+                                        : tail.data() + (size_t(j) - whole) * shard_bytes;
   for (int r = 0; r < g.m; r++) pptr[size_t(r)] = parity.data() + size_t(r) * shard_bytes;
   code->Encode(dptr.data(), pptr.data(), shard_bytes);
 

@@ -10,7 +10,9 @@ namespace {
 constexpr size_t kEntriesPerTable = 256 * 1024;
 }  // namespace
 
-BlobSaver::BlobSaver(Repository& repo, int uploaders) : repo_(repo), uploads_(2) {
+// One pack waits while the uploaders write theirs: enough to keep them busy,
+// little enough that finished packs do not pile up in memory.
+BlobSaver::BlobSaver(Repository& repo, int uploaders) : repo_(repo), uploads_(1) {
   for (int i = 0; i < uploaders; i++) uploaders_.emplace_back([this] { UploadLoop(); });
 }
 
