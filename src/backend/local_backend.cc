@@ -30,6 +30,36 @@ Status MkdirP(const std::string& path) {
 
 }  // namespace
 
+Result<std::shared_ptr<UniqueFd>> ReadFdCache::Open(const std::string& path) {
+  {
+    std::lock_guard l(mu_);
+    auto it = fds_.find(path);
+    if (it != fds_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.second);
+      return it->second.first;
+    }
+  }
+  auto fd = std::make_shared<UniqueFd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd->valid()) return Fail(ErrnoError(errno, "open " + path));
+  std::lock_guard l(mu_);
+  if (fds_.count(path)) return fd;  // another thread cached it meanwhile
+  lru_.push_front(path);
+  fds_[path] = {fd, lru_.begin()};
+  if (fds_.size() > kCapacity) {
+    fds_.erase(lru_.back());
+    lru_.pop_back();
+  }
+  return fd;
+}
+
+void ReadFdCache::Forget(const std::string& path) {
+  std::lock_guard l(mu_);
+  auto it = fds_.find(path);
+  if (it == fds_.end()) return;
+  lru_.erase(it->second.second);
+  fds_.erase(it);
+}
+
 const char* ObjectTypeDir(ObjectType t) {
   switch (t) {
     case ObjectType::kConfig: return "";
@@ -123,6 +153,7 @@ Status LocalBackend::Replace(ObjectType t, const std::string& name, ByteSpan dat
     return Fail(ErrorKind::kInvalidArgument, "bad object name '" + name + "'");
   std::string dir = DirOf(t, name);
   KS_ASSIGN(std::string tmp, WriteTemp(dir, data, true));
+  fds_.Forget(dir + "/" + name);
   // rename(2) swaps the name atomically: readers see the old or the new
   // bytes, never a mix, and a crash leaves one of the two.
   if (::rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) {
@@ -136,11 +167,10 @@ Status LocalBackend::Replace(ObjectType t, const std::string& name, ByteSpan dat
 Result<Bytes> LocalBackend::Get(ObjectType t, const std::string& name, uint64_t offset,
                                 uint64_t length) {
   std::string path = PathOf(t, name);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return Fail(ErrnoError(errno, "open " + path));
+  KS_ASSIGN(std::shared_ptr<UniqueFd> fd, fds_.Open(path));
   if (length == 0) {
     struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return Fail(ErrnoError(errno, "stat " + path));
+    if (::fstat(fd->get(), &st) != 0) return Fail(ErrnoError(errno, "stat " + path));
     if (uint64_t(st.st_size) < offset)
       return Fail(ErrorKind::kCorrupt, "object " + path + " is shorter than expected");
     length = uint64_t(st.st_size) - offset;
@@ -148,7 +178,7 @@ Result<Bytes> LocalBackend::Get(ObjectType t, const std::string& name, uint64_t 
   Bytes out(length);
   size_t done = 0;
   while (done < length) {
-    ssize_t n = ::pread(fd.get(), out.data() + done, length - done, off_t(offset + done));
+    ssize_t n = ::pread(fd->get(), out.data() + done, length - done, off_t(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Fail(ErrnoError(errno, "read " + path));
@@ -204,6 +234,7 @@ Result<std::vector<ObjectInfo>> LocalBackend::List(ObjectType t) {
 
 Status LocalBackend::Remove(ObjectType t, const std::string& name) {
   std::string path = PathOf(t, name);
+  fds_.Forget(path);
   if (::unlink(path.c_str()) != 0) return Fail(ErrnoError(errno, "remove " + path));
   return FsyncDir(DirOf(t, name));
 }

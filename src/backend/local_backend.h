@@ -1,9 +1,31 @@
 // A repository in a local directory (docs/design.md, "Local layout").
 #pragma once
 
+#include <list>
+#include <mutex>
+#include <unordered_map>
+
 #include "backend/backend.h"
+#include "fs/unique_fd.h"
 
 namespace ks {
+
+// Read descriptors kept open between ranged reads: a restore reads many
+// small ranges of the same shard files, and open(2) would cost more than the
+// read. Objects are write-once; Replace and Remove drop the cached entry.
+class ReadFdCache {
+ public:
+  Result<std::shared_ptr<UniqueFd>> Open(const std::string& path);
+  void Forget(const std::string& path);
+
+ private:
+  static constexpr size_t kCapacity = 128;
+  std::mutex mu_;
+  std::list<std::string> lru_;
+  std::unordered_map<std::string,
+                     std::pair<std::shared_ptr<UniqueFd>, std::list<std::string>::iterator>>
+      fds_;
+};
 
 class LocalBackend : public Backend {
  public:
@@ -30,6 +52,7 @@ class LocalBackend : public Backend {
   // Writes `data` durably to a fresh temp file in `dir`; returns its path.
   Result<std::string> WriteTemp(const std::string& dir, ByteSpan data, bool create_dir);
   std::string root_;
+  ReadFdCache fds_;
 };
 
 }  // namespace ks
