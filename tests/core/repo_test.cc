@@ -662,6 +662,36 @@ TEST(LocalBackendTest, PutIsWriteOnceAndGetRanges) {
   EXPECT_TRUE(TempFilesUnder(dir.path()).empty());
 }
 
+// Replace (used only by repair) swaps in new bytes atomically; reads after
+// it see the new bytes, also for a reader that read the object before.
+TEST(LocalBackendTest, ReplaceSwapsContent) {
+  TempDir dir;
+  LocalBackend b(dir.path() + "/r");
+  ASSERT_OK(b.Create());
+  for (ObjectType t : {ObjectType::kPack, ObjectType::kIndex}) {
+    std::string name = std::string(64, 'c');
+    ASSERT_OK(b.Put(t, name, Bytes(1000, 1)));
+    EXPECT_EQ(b.Get(t, name, 10, 5).value(), Bytes(5, 1));
+    ASSERT_OK(b.Replace(t, name, Bytes(700, 2)));
+    EXPECT_EQ(b.Get(t, name, 10, 5).value(), Bytes(5, 2));
+    EXPECT_EQ(b.Get(t, name, 0, 0).value(), Bytes(700, 2));
+    EXPECT_EQ(b.Stat(t, name).value().size, 700u);
+    // Put still refuses to overwrite.
+    EXPECT_ERR(b.Put(t, name, Bytes{3}), ErrorKind::kAlreadyExists);
+    EXPECT_EQ(b.Get(t, name, 0, 0).value(), Bytes(700, 2));
+  }
+  // Replacing an absent object creates it; bad names are refused.
+  ASSERT_OK(b.Replace(ObjectType::kSnapshot, "fresh", Bytes{4, 5}));
+  EXPECT_EQ(b.Get(ObjectType::kSnapshot, "fresh", 0, 0).value(), Bytes({4, 5}));
+  EXPECT_ERR(b.Replace(ObjectType::kSnapshot, "a/b", Bytes{1}), ErrorKind::kInvalidArgument);
+  EXPECT_ERR(b.Replace(ObjectType::kSnapshot, ".x", Bytes{1}), ErrorKind::kInvalidArgument);
+  // Remove, then Put under the same name: the new bytes, not cached old ones.
+  ASSERT_OK(b.Remove(ObjectType::kSnapshot, "fresh"));
+  ASSERT_OK(b.Put(ObjectType::kSnapshot, "fresh", Bytes{6}));
+  EXPECT_EQ(b.Get(ObjectType::kSnapshot, "fresh", 0, 0).value(), Bytes{6});
+  EXPECT_TRUE(TempFilesUnder(dir.path()).empty());
+}
+
 TEST(LocalBackendTest, PacksInSubdirectoriesAndListing) {
   TempDir dir;
   std::string root = dir.path() + "/r";
