@@ -13,6 +13,10 @@ constexpr uint8_t kShardMagic[4] = {'K', 'S', 'S', '1'};
 constexpr size_t kHeaderSize = 64;
 constexpr uint32_t kBlockSize = 4096;  // one disk sector's worth of damage per CRC
 constexpr size_t kCrcSize = 4;
+// No object is larger (packs are at most 128 MiB plus one chunk; index
+// tables a few hundred MiB): a forged header cannot make readers allocate
+// more.
+constexpr uint64_t kMaxObjectSize = 4ull << 30;
 
 std::string ShardName(const std::string& name, int i) { return name + "." + std::to_string(i); }
 
@@ -26,11 +30,16 @@ std::array<uint8_t, 16> NameTag(ObjectType t, const std::string& name) {
   return tag;
 }
 
-uint32_t BlockCrc(const uint8_t* block, uint32_t size, int index, uint32_t row) {
-  uint8_t pos[8];
-  PutU32(pos, uint32_t(index));
-  PutU32(pos + 4, row);
-  return Crc32c(ByteSpan(pos, 8), Crc32c(ByteSpan(block, size)));
+// The CRC of a block also covers the object's name tag and the block's
+// place (shard index, row): a block copied from another object or another
+// position fails, so parity never rebuilds from foreign data.
+using Tag = std::array<uint8_t, 16>;
+uint32_t BlockCrc(const uint8_t* block, uint32_t size, const Tag& tag, int index, uint32_t row) {
+  uint8_t pos[24];
+  std::memcpy(pos, tag.data(), 16);
+  PutU32(pos + 16, uint32_t(index));
+  PutU32(pos + 20, row);
+  return Crc32c(ByteSpan(pos, 24), Crc32c(ByteSpan(block, size)));
 }
 
 // Block size and rows per shard for an object of `length` bytes in k data
@@ -60,7 +69,6 @@ struct ShardedBackend::Shards {
   std::vector<Bytes> files;              // raw shard files ("" if missing)
   std::vector<bool> header_ok;           // per shard
   std::vector<std::vector<bool>> block_ok;  // [shard][row]
-  std::vector<std::string> found_at;     // unused for now: location names
 };
 
 ShardedBackend::ShardedBackend(std::vector<std::unique_ptr<Backend>> locations, Geometry g)
@@ -124,7 +132,8 @@ Status ShardedBackend::Put(ObjectType t, const std::string& name, ByteSpan data)
 
   auto tag = NameTag(t, name);
   Bytes file;
-  int existed = 0;
+  int existed = 0, failed = 0;
+  std::optional<Error> first_error;
   for (int i = 0; i < n; i++) {
     const uint8_t* src = i < g.k ? dptr[size_t(i)] : pptr[size_t(i - g.k)];
     file.assign(kHeaderSize, 0);
@@ -142,17 +151,23 @@ Status ShardedBackend::Put(ObjectType t, const std::string& name, ByteSpan data)
     for (uint32_t r = 0; r < rows; r++) {
       const uint8_t* b = src + size_t(r) * block;
       file.insert(file.end(), b, b + block);
-      AppendU32(file, BlockCrc(b, block, i, r));
+      AppendU32(file, BlockCrc(b, block, tag, i, r));
     }
     auto s = locations_[PlaceOf(t, name, i)]->Put(t, ShardName(name, i), file);
     if (!s) {
       // A shard left by an interrupted earlier write of the same object:
       // names are content hashes (or written once), so it holds these bytes.
-      if (s.error().kind() != ErrorKind::kAlreadyExists) return Fail(s.error());
-      existed++;
+      if (s.error().kind() == ErrorKind::kAlreadyExists) existed++;
+      else if (!first_error) first_error = s.error();
+      if (s.error().kind() != ErrorKind::kAlreadyExists) failed++;
     }
   }
   if (existed == n) return Fail(ErrorKind::kAlreadyExists, "object " + name + " already exists");
+  // A location that is down must not stop the repository: with at most m
+  // shards missing the object is complete (degraded) and scrub --repair
+  // writes the rest once the location is back. More than m is an error.
+  if (failed > g.m) return Fail(first_error->With("storing object " + name));
+  if (failed > 0) stats_.objects_written_degraded++;
   return Ok();
 }
 
@@ -192,7 +207,7 @@ Result<ShardedBackend::Header> ShardedBackend::LoadHeader(ObjectType t, const st
         GetU32(p + 60) != Crc32c(ByteSpan(p, 60)) || std::memcmp(p + 24, tag.data(), 16) != 0)
       continue;
     Header h{p[5], p[6], p[7], GetU64(p + 8), GetU32(p + 16), GetU32(p + 20)};
-    if (h.k < 1 || h.m < 0 || h.k + h.m > kMaxShards || h.index != i || h.length > (1ull << 40) ||
+    if (h.k < 1 || h.m < 0 || h.k + h.m > kMaxShards || h.index != i || h.length > kMaxObjectSize ||
         ShardLayout(h.length, h.k) != std::make_pair(h.block, h.rows))
       continue;
     std::lock_guard l(mu_);
@@ -210,6 +225,7 @@ Status ShardedBackend::RebuildRows(ObjectType t, const std::string& name, const 
                                    int want, uint32_t r0, uint32_t r1, uint8_t* out) {
   const int n = h.k + h.m;
   const size_t stride = h.block + kCrcSize;
+  const Tag tag = NameTag(t, name);
   std::vector<Bytes> runs(static_cast<size_t>(n));
   for (int i = 0; i < n; i++) {
     if (i == want) continue;
@@ -225,7 +241,7 @@ Status ShardedBackend::RebuildRows(ObjectType t, const std::string& name, const 
       ptrs[size_t(i)] = rowbuf[size_t(i)].data();
       if (i == want || runs[size_t(i)].empty()) continue;
       const uint8_t* b = runs[size_t(i)].data() + size_t(r - r0) * stride;
-      if (GetU32(b + h.block) != BlockCrc(b, h.block, i, r)) continue;
+      if (GetU32(b + h.block) != BlockCrc(b, h.block, tag, i, r)) continue;
       std::memcpy(rowbuf[size_t(i)].data(), b, h.block);
       present[size_t(i)] = true;
     }
@@ -248,6 +264,7 @@ Result<Bytes> ShardedBackend::Get(ObjectType t, const std::string& name, uint64_
     return Fail(ErrorKind::kCorrupt, "object " + name + " is shorter than expected");
   const uint64_t shard_bytes = uint64_t(h.rows) * h.block;
   const size_t stride = h.block + kCrcSize;
+  const Tag tag = NameTag(t, name);
   Bytes out(length);
   uint64_t pos = offset, end = offset + length;
   bool degraded = false;
@@ -262,7 +279,7 @@ Result<Bytes> ShardedBackend::Get(ObjectType t, const std::string& name, uint64_
     std::vector<bool> bad(r1 - r0, !run);
     for (uint32_t r = r0; r < r1 && run; r++) {
       const uint8_t* b = run->data() + size_t(r - r0) * stride;
-      if (GetU32(b + h.block) == BlockCrc(b, h.block, j, r))
+      if (GetU32(b + h.block) == BlockCrc(b, h.block, tag, j, r))
         std::memcpy(rows_buf.data() + size_t(r - r0) * h.block, b, h.block);
       else
         bad[r - r0] = true;
@@ -355,7 +372,7 @@ Result<ShardedBackend::Shards> ShardedBackend::LoadAll(ObjectType t, const std::
     for (uint32_t r = 0; r < h.rows; r++) {
       size_t at = kHeaderSize + size_t(r) * stride;
       if (at + stride > f.size()) break;
-      s.block_ok[size_t(i)][r] = GetU32(f.data() + at + h.block) == BlockCrc(f.data() + at, h.block, i, r);
+      s.block_ok[size_t(i)][r] = GetU32(f.data() + at + h.block) == BlockCrc(f.data() + at, h.block, tag, i, r);
     }
   }
   return s;
@@ -433,7 +450,7 @@ Status ShardedBackend::Repair(ObjectType t, const std::string& name) {
     for (uint32_t r = 0; r < h.rows; r++) {
       const uint8_t* b = payload[size_t(i)].data() + size_t(r) * h.block;
       file.insert(file.end(), b, b + h.block);
-      AppendU32(file, BlockCrc(b, h.block, i, r));
+      AppendU32(file, BlockCrc(b, h.block, tag, i, r));
     }
     KS_TRY(locations_[PlaceOf(t, name, i)]->Replace(t, ShardName(name, i), file));
   }

@@ -36,6 +36,7 @@ Geometry DefaultGeometry(size_t locations);
 struct HealStats {
   std::atomic<uint64_t> blocks_rebuilt{0};   // damaged/missing blocks read around
   std::atomic<uint64_t> objects_degraded{0};  // reads that needed parity
+  std::atomic<uint64_t> objects_written_degraded{0};  // writes with shards missing
 };
 
 class ShardedBackend : public Backend {

@@ -33,6 +33,7 @@ class Checker {
   std::unordered_set<Id, IdHash> bad_blobs_;  // missing or damaged
   std::unordered_map<std::string, uint64_t> packs_;  // name -> size
   std::unordered_set<std::string> read_packs_;
+  std::unordered_set<std::string> indexed_packs_;
 };
 
 void Checker::WalkTree(const Id& snap, const Id& tree_id, const std::string& path) {
@@ -77,6 +78,10 @@ void Checker::ReadPack(const std::string& name, uint64_t size) {
   auto bytes = repo_.backend().Get(ObjectType::kPack, name);
   std::string obj = "pack " + name.substr(0, 8);
   auto mark_all_from_index = [&](const std::string& why) {
+    if (!indexed_packs_.count(name)) {
+      report_.leftovers.push_back({obj, why});
+      return;
+    }
     Problem(obj, why);
     auto id = Id::FromHex(name);
     (void)repo_.index().ForEach([&](const IndexEntry& e) -> Status {
@@ -142,6 +147,7 @@ Result<CheckReport> Checker::Run() {
   // Every index entry must point inside an existing pack.
   std::unordered_set<std::string> reported;
   KS_TRY(repo_.index().ForEach([&](const IndexEntry& e) -> Status {
+    indexed_packs_.insert(e.pack.Hex());
     auto it = packs_.find(e.pack.Hex());
     if (it == packs_.end()) {
       bad_blobs_.insert(e.blob.id);
@@ -192,6 +198,10 @@ Result<CheckReport> Checker::Run() {
         std::string what = std::string(t == ObjectType::kConfig ? "config" : ObjectTypeDir(t)) +
                            " " + obj.name.substr(0, 8);
         if (h.recoverable) report_.repairable.push_back({what, h.detail});
+        else if (t == ObjectType::kPack && !indexed_packs_.count(obj.name))
+          // Shards of a pack that no index refers to: the leftover of a
+          // backup killed while storing it. Nothing refers to its data.
+          report_.leftovers.push_back({what, h.detail});
         else Problem(what, h.detail);
       }
     }

@@ -38,6 +38,9 @@ struct CheckReport {
   // Damage that loses data, or inconsistencies in the repository's
   // structure.
   std::vector<CheckProblem> problems;
+  // Unreadable objects nothing refers to (a pack whose backup was killed
+  // before its index was written): harmless, reported for information.
+  std::vector<CheckProblem> leftovers;
   // "snapshot 1a2b3c4d: /data/pacs/x.dcm" for each file that cannot be
   // restored whole.
   std::vector<std::string> affected_files;

@@ -7,6 +7,8 @@ namespace ks {
 
 Result<ScrubReport> RunScrub(Backend& backend, const ScrubOptions& o) {
   ScrubReport rep;
+  // A replaced disk arrives empty: give it the directory layout first.
+  if (o.repair) KS_TRY(backend.Create());
   const ObjectType kTypes[] = {ObjectType::kConfig, ObjectType::kKey, ObjectType::kSnapshot,
                                ObjectType::kIndex, ObjectType::kPack};
   std::vector<std::pair<ObjectType, ObjectInfo>> all;

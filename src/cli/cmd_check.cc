@@ -56,6 +56,8 @@ void RegisterCheck(CLI::App& app, Globals& g) {
                  {"affected_files", files}}
                 .dump(-1, ' ', false, json::error_handler_t::replace));
     } else {
+      for (const auto& p : rep.leftovers)
+        Warn("note: unreferenced leftover of an interrupted write (harmless): " + p.object + ": " + p.message);
       for (const auto& p : rep.repairable) Warn("repairable: " + p.object + ": " + p.message);
       for (const auto& p : rep.problems) Warn("damaged: " + p.object + ": " + p.message);
       for (const auto& f : rep.affected_files) Warn("affected: " + f);

@@ -141,7 +141,12 @@ OpenRepo Open(const Globals& g, int lock_mode) {
 
 void ReportHealedReads(const Globals& g, Repository& repo) {
   auto* sb = dynamic_cast<ShardedBackend*>(&repo.backend());
-  if (!sb || sb->stats().blocks_rebuilt == 0) return;
+  if (!sb) return;
+  if (sb->stats().objects_written_degraded)
+    Warn(fmt::format("warning: {} objects were stored with some shards missing because a "
+                     "location could not be written; run 'kintsugi scrub --repair' once it is back",
+                     uint64_t(sb->stats().objects_written_degraded)));
+  if (sb->stats().blocks_rebuilt == 0) return;
   Warn(fmt::format("note: {} damaged or missing blocks in {} reads were rebuilt from parity; the "
                    "data returned is correct. Run 'kintsugi scrub --repair' to rewrite them.",
                    uint64_t(sb->stats().blocks_rebuilt), uint64_t(sb->stats().objects_degraded)));
