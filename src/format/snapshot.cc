@@ -41,7 +41,8 @@ Result<Snapshot> DecodeSnapshot(ByteSpan text) {
   if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
   Snapshot s;
   try {
-    if (j.at("version").get<int>() != 1)
+    if (!j.at("version").is_number_unsigned()) return bad("version");
+    if (j["version"].get<uint64_t>() != 1)
       return Fail(ErrorKind::kUnsupported, "snapshot format is newer than this program");
     if (!ParseTimeUtc(j.at("time").get<std::string>(), s.time_ns)) return bad("time");
     auto tree = Id::FromHex(j.at("tree").get<std::string>());
@@ -50,6 +51,9 @@ Result<Snapshot> DecodeSnapshot(ByteSpan text) {
     s.paths = j.at("paths").get<std::vector<std::string>>();
     s.hostname = j.at("hostname").get<std::string>();
     s.username = j.value("username", "");
+    for (const char* f : {"uid", "gid"})
+      if (j.contains(f) && (!j[f].is_number_unsigned() || j[f].get<uint64_t>() > UINT32_MAX))
+        return bad(f);
     s.uid = j.value("uid", 0u);
     s.gid = j.value("gid", 0u);
     s.tags = j.value("tags", std::vector<std::string>{});

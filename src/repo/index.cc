@@ -51,8 +51,12 @@ std::vector<std::string> Index::damaged() const {
 }
 
 Status Index::AddTable(const std::string& name, ByteSpan bytes) {
+  if (bytes.size() < kIndexPrefixSize + 4 + kAeadTagSize)
+    return Fail(ErrorKind::kCorrupt, "index table " + name + " is truncated");
   KS_ASSIGN(Aead aead, IndexAead(keys_, bytes));
   uint32_t flen = GetU32(bytes.data() + bytes.size() - 4);
+  if (flen > bytes.size() - kIndexPrefixSize - 4)
+    return Fail(ErrorKind::kCorrupt, "index table " + name + " has a bad footer length");
   auto footer = ReadIndexFooter(aead, bytes.subspan(bytes.size() - 4 - flen, flen));
   if (!footer) return Fail(footer.error());
   std::lock_guard l(mu_);

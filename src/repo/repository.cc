@@ -23,6 +23,15 @@ std::string EncodeConfig(const RepoConfig& c) {
   return j.dump();
 }
 
+Status ValidateConfig(const RepoConfig& c) {
+  const auto& k = c.chunker;
+  if (k.min_size < 64 || k.avg_bits < 8 || k.avg_bits > 28 || k.max_size > (64u << 20) ||
+      k.min_size >= k.max_size || (1u << k.avg_bits) <= k.min_size / 2 || c.pack_size > (1u << 30) ||
+      c.compression_level < 0 || c.compression_level > 22)
+    return Fail(ErrorKind::kCorrupt, "repository config has implausible parameters");
+  return Ok();
+}
+
 Result<RepoConfig> DecodeConfig(ByteSpan text) {
   json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object())
@@ -44,11 +53,7 @@ Result<RepoConfig> DecodeConfig(ByteSpan text) {
   } catch (const json::exception& e) {
     return Fail(ErrorKind::kCorrupt, std::string("repository config is malformed: ") + e.what());
   }
-  const auto& k = c.chunker;
-  if (k.min_size < 64 || k.avg_bits < 8 || k.avg_bits > 28 || k.max_size > (64u << 20) ||
-      k.min_size >= k.max_size || (1u << k.avg_bits) <= k.min_size / 2 || c.pack_size > (1u << 30) ||
-      c.compression_level < 0 || c.compression_level > 22)
-    return Fail(ErrorKind::kCorrupt, "repository config has implausible parameters");
+  KS_TRY(ValidateConfig(c));
   return c;
 }
 
@@ -63,6 +68,8 @@ Repository::Repository(std::unique_ptr<Backend> b, const MasterKey& mk)
 
 Status Repository::Init(Backend& backend, const std::string& passphrase, const KdfParams& kdf,
                         RepoConfig config, const KeyFileInfo& info) {
+  if (auto v = ValidateConfig(config); !v)
+    return Fail(ErrorKind::kInvalidArgument, "invalid repository parameters for init");
   if (auto st = backend.Stat(ObjectType::kConfig, kConfigName); st)
     return Fail(ErrorKind::kAlreadyExists,
                 "a repository already exists at " + backend.Location());

@@ -60,7 +60,11 @@ bool ParseTimeUtc(const std::string& s, int64_t& ns) {
     for (; digits < 9; digits++) frac *= 10;
   }
   if (i >= s.size() || s[i] != 'Z') return false;
-  ns = int64_t(timegm(&tm)) * 1000000000 + frac;
+  // int64 nanoseconds cover 1677-09-21 .. 2262-04-11; anything outside is
+  // not a time this program wrote.
+  int64_t secs = int64_t(timegm(&tm));
+  if (secs < -9223372035LL || secs > 9223372035LL) return false;
+  ns = secs * 1000000000 + frac;
   return true;
 }
 
