@@ -20,8 +20,6 @@ BUILD=build-fuzz
 ART="$PWD/$BUILD/fuzz-artifacts"
 TARGETS=(fuzz_tree fuzz_pack_header fuzz_index_table fuzz_sealed fuzz_snapshot fuzz_key_file
          fuzz_varint)
-LOCK=/tmp/kintsugi-build.lock
-locked() { if command -v flock >/dev/null; then flock "$LOCK" "$@"; else "$@"; fi; }
 
 CLANG_OK=0
 if command -v clang++ >/dev/null &&
@@ -39,14 +37,14 @@ fi
 
 if [ "$CLANG_OK" = 1 ]; then
   echo "== fuzz: libFuzzer build with clang"
-  locked cmake -S . -B "$BUILD" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang \
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang \
     -DKS_FUZZ=ON -DKS_BENCH=OFF >/dev/null
 else
   echo "== fuzz: clang++ cannot compile std::expected here; mutation drivers with g++ (ASan+UBSan)"
-  locked cmake -S . -B "$BUILD" -G Ninja -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc \
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc \
     -DKS_FUZZ=ON -DKS_BENCH=OFF -DKS_SANITIZE=ON >/dev/null
 fi
-locked cmake --build "$BUILD" --target fuzz_all
+cmake --build "$BUILD" --target fuzz_all
 
 mkdir -p "$ART"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"

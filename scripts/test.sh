@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is needed, builds, runs every test
 # (GoogleTest under CTest), then the unit tests again under ASan+UBSan, the
-# mutation fuzzers, and the benchmark script on a small corpus (to keep it
-# working; it asserts no speed).
+# fuzzers of every parser, and the benchmark script on a small corpus (to
+# keep it working; it asserts no speed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KS_WITH_PEERS=1 bash scripts/install-deps.sh
@@ -22,7 +22,10 @@ for t in $(ls tests | sed -n 's/^\(util\|fs\|core\|ops\)$/\1_test/p'); do
     "build-asan/tests/$t" --gtest_brief=1
 done
 
-if [ -x bench/compare.sh ] || [ -f bench/compare.sh ]; then
+echo "== fuzzing every parser of repository data (20 s each)"
+bash fuzz/run_all.sh 20
+
+if [ -f bench/compare.sh ]; then
   echo "== benchmark script smoke run (small corpus, no speed assertions)"
   bash bench/compare.sh --size 24M --runs 1 --kintsugi build/kintsugi
 fi
