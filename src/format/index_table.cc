@@ -22,10 +22,16 @@ BloomFilter::BloomFilter(uint64_t n, uint32_t bits_per_item) {
   bits_.assign(nbits_ / 8, 0);
 }
 
+// Maps a 64-bit hash onto [0, nbits) by multiply-shift (Lemire's fast
+// range reduction): uniform for uniform hashes, and no 64-bit division.
+static inline uint64_t Reduce(uint64_t h, uint64_t n) {
+  return uint64_t((static_cast<unsigned __int128>(h) * n) >> 64);
+}
+
 void BloomFilter::Add(const Id& id) {
   uint64_t h1 = GetU64(id.b.data()), h2 = GetU64(id.b.data() + 8) | 1;
   for (uint32_t i = 0; i < hashes_; i++) {
-    uint64_t bit = (h1 + i * h2) % nbits_;
+    uint64_t bit = Reduce(h1 + i * h2, nbits_);
     bits_[bit / 8] |= uint8_t(1 << (bit % 8));
   }
 }
@@ -34,7 +40,7 @@ bool BloomFilter::MayContain(const Id& id) const {
   if (nbits_ == 0) return false;
   uint64_t h1 = GetU64(id.b.data()), h2 = GetU64(id.b.data() + 8) | 1;
   for (uint32_t i = 0; i < hashes_; i++) {
-    uint64_t bit = (h1 + i * h2) % nbits_;
+    uint64_t bit = Reduce(h1 + i * h2, nbits_);
     if (!(bits_[bit / 8] & (1 << (bit % 8)))) return false;
   }
   return true;
@@ -166,26 +172,50 @@ Result<IndexFooter> ReadIndexFooter(const Aead& aead, ByteSpan sealed) {
   return footer;
 }
 
-Result<std::vector<IndexEntry>> ReadIndexBlock(const Aead& aead, const IndexFooter& footer,
-                                               size_t i, ByteSpan sealed) {
+Result<Bytes> OpenIndexBlock(const Aead& aead, const IndexFooter& footer, size_t i,
+                             ByteSpan sealed) {
   if (i >= footer.blocks.size() || sealed.size() != footer.blocks[i].length)
     return Fail(ErrorKind::kCorrupt, "index block has the wrong length");
   Bytes plain;
   KS_TRY(aead.Open(i, AsBytes(kBlockAad), sealed, plain));
-  std::vector<IndexEntry> out(footer.blocks[i].count);
-  const uint8_t* p = plain.data();
-  for (auto& e : out) {
-    e.blob.id = Id::FromBytes(ByteSpan(p, 32));
-    uint32_t ord = GetU32(p + 32);
-    if (ord >= footer.packs.size())
-      return Fail(ErrorKind::kCorrupt, "index entry names an unknown pack");
-    e.pack = footer.packs[ord];
-    e.blob.offset = GetU32(p + 36);
-    e.blob.length = GetU32(p + 40);
-    e.blob.raw_length = GetU32(p + 44);
-    e.blob.type = BlobType(p[48]);
-    e.blob.compression = Compression(p[49]);
-    p += kIndexEntrySize;
+  return plain;
+}
+
+Result<IndexEntry> DecodeIndexRecord(const IndexFooter& footer, const uint8_t* p) {
+  IndexEntry e;
+  e.blob.id = Id::FromBytes(ByteSpan(p, 32));
+  uint32_t ord = GetU32(p + 32);
+  if (ord >= footer.packs.size())
+    return Fail(ErrorKind::kCorrupt, "index entry names an unknown pack");
+  e.pack = footer.packs[ord];
+  e.blob.offset = GetU32(p + 36);
+  e.blob.length = GetU32(p + 40);
+  e.blob.raw_length = GetU32(p + 44);
+  e.blob.type = BlobType(p[48]);
+  e.blob.compression = Compression(p[49]);
+  return e;
+}
+
+std::optional<size_t> FindIndexRecord(ByteSpan plain, const Id& id) {
+  size_t lo = 0, hi = plain.size() / kIndexEntrySize;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = std::memcmp(plain.data() + mid * kIndexEntrySize, id.b.data(), 32);
+    if (c == 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return std::nullopt;
+}
+
+Result<std::vector<IndexEntry>> ReadIndexBlock(const Aead& aead, const IndexFooter& footer,
+                                               size_t i, ByteSpan sealed) {
+  KS_ASSIGN(Bytes plain, OpenIndexBlock(aead, footer, i, sealed));
+  std::vector<IndexEntry> out;
+  out.reserve(footer.blocks[i].count);
+  for (size_t r = 0; r < footer.blocks[i].count; r++) {
+    KS_ASSIGN(IndexEntry e, DecodeIndexRecord(footer, plain.data() + r * kIndexEntrySize));
+    out.push_back(e);
   }
   return out;
 }

@@ -70,7 +70,16 @@ Result<Aead> IndexAead(const RepoKeys& keys, ByteSpan prefix);
 // Parses the sealed footer (the bytes before the final u32).
 Result<IndexFooter> ReadIndexFooter(const Aead& aead, ByteSpan sealed_footer);
 
-// Decrypts block `i` of a table.
+// Decrypts block `i` of a table: count records of kIndexEntrySize bytes,
+// sorted by id.
+Result<Bytes> OpenIndexBlock(const Aead& aead, const IndexFooter& footer, size_t i,
+                             ByteSpan sealed);
+// Binary search for `id` in a decrypted block; the record's index.
+std::optional<size_t> FindIndexRecord(ByteSpan plain, const Id& id);
+// Decodes one record (resolving its pack ordinal).
+Result<IndexEntry> DecodeIndexRecord(const IndexFooter& footer, const uint8_t* record);
+
+// Decrypts and decodes every record of block `i`.
 Result<std::vector<IndexEntry>> ReadIndexBlock(const Aead& aead, const IndexFooter& footer,
                                                size_t i, ByteSpan sealed_block);
 

@@ -85,7 +85,7 @@ std::vector<std::string> Index::table_names() const {
   return out;
 }
 
-Result<std::shared_ptr<const std::vector<IndexEntry>>> Index::Block(size_t ti, size_t bi) {
+Result<std::shared_ptr<const Bytes>> Index::Block(size_t ti, size_t bi) {
   Key key{ti, bi};
   {
     std::lock_guard l(cache_mu_);
@@ -102,17 +102,17 @@ Result<std::shared_ptr<const std::vector<IndexEntry>>> Index::Block(size_t ti, s
   }
   const auto& b = t->footer.blocks[bi];
   KS_ASSIGN(Bytes sealed, backend_.Get(ObjectType::kIndex, t->name, b.offset, b.length));
-  auto entries = ReadIndexBlock(t->aead, t->footer, bi, sealed);
-  if (!entries) return Fail(entries.error().With("index table " + t->name));
-  auto block = std::make_shared<const std::vector<IndexEntry>>(std::move(*entries));
+  auto plain = OpenIndexBlock(t->aead, t->footer, bi, sealed);
+  if (!plain) return Fail(plain.error().With("index table " + t->name));
+  auto block = std::make_shared<const Bytes>(std::move(*plain));
   std::lock_guard l(cache_mu_);
   if (!cache_.count(key)) {
     lru_.push_front(key);
     cache_[key] = {block, lru_.begin()};
-    cache_bytes_ += block->size() * sizeof(IndexEntry);
+    cache_bytes_ += block->size();
     while (cache_bytes_ > cache_limit_ && lru_.size() > 1) {
       auto victim = cache_.find(lru_.back());
-      cache_bytes_ -= victim->second.first->size() * sizeof(IndexEntry);
+      cache_bytes_ -= victim->second.first->size();
       cache_.erase(victim);
       lru_.pop_back();
     }
@@ -142,9 +142,14 @@ Result<std::optional<IndexEntry>> Index::Lookup(const Id& id) {
       NoteDamaged(block.error().message());
       continue;
     }
-    auto e = std::lower_bound((*block)->begin(), (*block)->end(), id,
-                              [](const IndexEntry& a, const Id& x) { return a.blob.id < x; });
-    if (e != (*block)->end() && e->blob.id == id) return std::optional<IndexEntry>(*e);
+    auto at = FindIndexRecord(**block, id);
+    if (!at) continue;
+    auto e = DecodeIndexRecord(f, (*block)->data() + *at * kIndexEntrySize);
+    if (!e) {
+      NoteDamaged(e.error().With("index table " + tables[ti]->name).message());
+      continue;
+    }
+    return std::optional<IndexEntry>(*e);
   }
   return std::optional<IndexEntry>();
 }
@@ -163,7 +168,19 @@ Status Index::ForEach(const std::function<Status(const IndexEntry&)>& fn) {
         NoteDamaged(block.error().message());
         continue;
       }
-      for (const auto& e : **block) KS_TRY(fn(e));
+      std::shared_ptr<Table> t;
+      {
+        std::lock_guard l(mu_);
+        t = tables_[ti];
+      }
+      for (size_t r = 0; r < (*block)->size() / kIndexEntrySize; r++) {
+        auto e = DecodeIndexRecord(t->footer, (*block)->data() + r * kIndexEntrySize);
+        if (!e) {
+          NoteDamaged(e.error().With("index table " + t->name).message());
+          break;
+        }
+        KS_TRY(fn(*e));
+      }
     }
   }
   return Ok();

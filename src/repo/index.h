@@ -50,7 +50,9 @@ class Index {
     Aead aead;
     IndexFooter footer;
   };
-  Result<std::shared_ptr<const std::vector<IndexEntry>>> Block(size_t table, size_t block);
+  // A decrypted block (raw records), cached: a lookup decodes only the
+  // record it finds.
+  Result<std::shared_ptr<const Bytes>> Block(size_t table, size_t block);
   Status LoadTable(const std::string& name);
   void NoteDamaged(const std::string& message);
 
@@ -69,7 +71,7 @@ class Index {
   std::mutex cache_mu_;
   size_t cache_limit_, cache_bytes_ = 0;
   std::list<Key> lru_;
-  std::unordered_map<Key, std::pair<std::shared_ptr<const std::vector<IndexEntry>>,
+  std::unordered_map<Key, std::pair<std::shared_ptr<const Bytes>,
                                     std::list<Key>::iterator>,
                      KeyHash>
       cache_;
