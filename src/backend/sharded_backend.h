@@ -73,6 +73,9 @@ class ShardedBackend : public Backend {
   struct Shards;  // every shard of one object, read whole (Verify/Repair)
 
   Result<Header> LoadHeader(ObjectType t, const std::string& name);
+  // A whole shard file: header, then each block of `payload` with its CRC.
+  static Bytes BuildShardFile(const std::array<uint8_t, 16>& tag, const Header& h,
+                              const uint8_t* payload);
   Result<Bytes> GetShard(ObjectType t, const std::string& name, int index, uint64_t offset,
                          uint64_t length);
   Result<Shards> LoadAll(ObjectType t, const std::string& name);
