@@ -31,6 +31,9 @@ struct ObjectHealth {
   bool intact = true;       // every byte of every copy/shard verified
   bool recoverable = true;  // the object can be read whole (perhaps via parity)
   std::string detail;       // what is damaged, for reports
+  // Unreadable, but every shard that exists is intact and only whole shard
+  // files are missing: what a write interrupted part-way leaves behind.
+  bool incomplete = false;
 };
 
 class Backend {

@@ -418,6 +418,21 @@ Result<ObjectHealth> ShardedBackend::Verify(ObjectType t, const std::string& nam
     if (ok < s->h.k) health.recoverable = false;
   }
   health.intact = damaged == 0;
+  int present = 0;
+  bool present_intact = true;
+  for (int i = 0; i < n; i++) {
+    if (s->files[size_t(i)].empty()) continue;
+    present++;
+    if (!s->header_ok[size_t(i)] ||
+        std::count(s->block_ok[size_t(i)].begin(), s->block_ok[size_t(i)].end(), false) > 0)
+      present_intact = false;
+  }
+  health.incomplete = !health.recoverable && present_intact && present < s->h.k;
+  if (health.incomplete) {
+    health.detail = "incomplete: " + std::to_string(present) + " of " + std::to_string(n) +
+                    " shards exist, all intact (the leftover of an interrupted write)";
+    return health;
+  }
   if (damaged)
     health.detail = std::to_string(damaged) + " of " + std::to_string(n) + " shards damaged or missing (" +
                     (health.recoverable ? "repairable" : "NOT repairable") + "):" + detail;

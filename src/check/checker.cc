@@ -162,7 +162,22 @@ Result<CheckReport> Checker::Run() {
   }));
   std::vector<std::string> damaged;
   KS_ASSIGN(auto snaps, repo_.ListSnapshots(&damaged));
-  for (const auto& d : damaged) Problem("snapshot", d);
+  if (!damaged.empty()) {
+    // Tell a snapshot a killed backup never finished writing (harmless)
+    // from one that was damaged after it was written.
+    std::unordered_set<std::string> loaded;
+    for (const auto& [id, s] : snaps) loaded.insert(id.Hex());
+    KS_ASSIGN(auto names, repo_.backend().List(ObjectType::kSnapshot));
+    for (const auto& o : names) {
+      if (loaded.count(o.name)) continue;
+      auto id = Id::FromHex(o.name);
+      auto err = id ? repo_.LoadSnapshot(*id) : Result<Snapshot>(Fail(ErrorKind::kCorrupt, "bad name"));
+      std::string why = err ? "unreadable" : err.error().message();
+      auto h = repo_.backend().Verify(ObjectType::kSnapshot, o.name);
+      if (h && h->incomplete) report_.leftovers.push_back({"snapshot " + o.name.substr(0, 8), h->detail});
+      else Problem("snapshot " + o.name.substr(0, 8), why);
+    }
+  }
   report_.snapshots = snaps.size();
   for (const auto& [id, s] : snaps) WalkTree(id, s.tree, "");
 
@@ -198,6 +213,12 @@ Result<CheckReport> Checker::Run() {
         std::string what = std::string(t == ObjectType::kConfig ? "config" : ObjectTypeDir(t)) +
                            " " + obj.name.substr(0, 8);
         if (h.recoverable) report_.repairable.push_back({what, h.detail});
+        else if (h.incomplete && t != ObjectType::kConfig && t != ObjectType::kKey &&
+                 (t != ObjectType::kPack || !indexed_packs_.count(obj.name)))
+          // A killed backup's last write: nothing refers to it (a snapshot
+          // is the root, an index table's blobs are checked above through
+          // the snapshots that use them).
+          report_.leftovers.push_back({what, h.detail});
         else if (t == ObjectType::kPack && !indexed_packs_.count(obj.name))
           // Shards of a pack that no index refers to: the leftover of a
           // backup killed while storing it. Nothing refers to its data.
@@ -209,13 +230,31 @@ Result<CheckReport> Checker::Run() {
     KS_ASSIGN(auto tables, repo_.backend().List(ObjectType::kIndex));
     for (const auto& t : tables) {
       auto bytes = repo_.backend().Get(ObjectType::kIndex, t.name);
-      if (!bytes) Problem("index " + t.name.substr(0, 8), bytes.error().message());
+      if (!bytes) {
+        auto h = repo_.backend().Verify(ObjectType::kIndex, t.name);
+        if (!h || !h->incomplete) Problem("index " + t.name.substr(0, 8), bytes.error().message());
+      }
       else if (Sha256(*bytes).Hex() != t.name)
         Problem("index " + t.name.substr(0, 8), "content does not match its name (damaged or altered)");
     }
   }
   // Damage met in index tables while walking (reported once, at the end).
-  for (const auto& d : repo_.index().damaged()) Problem("index", d);
+  // A table a killed backup never finished writing is a harmless leftover:
+  // its blobs were checked above through the snapshots that use them.
+  std::unordered_set<std::string> incomplete_tables;
+  for (const auto& name : repo_.index().damaged_tables()) {
+    auto h = repo_.backend().Verify(ObjectType::kIndex, name);
+    if (h && h->incomplete) {
+      incomplete_tables.insert(name);
+      report_.leftovers.push_back({"index " + name.substr(0, 8), h->detail});
+    }
+  }
+  for (const auto& d : repo_.index().damaged()) {
+    bool leftover = false;
+    for (const auto& name : incomplete_tables)
+      if (d.find(name) != std::string::npos) leftover = true;
+    if (!leftover) Problem("index", d);
+  }
   if (!bad_blobs_.empty()) FindAffected(snaps);
   return std::move(report_);
 }

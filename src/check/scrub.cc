@@ -34,7 +34,9 @@ Result<ScrubReport> RunScrub(Backend& backend, const ScrubOptions& o) {
       o.progress->files_done++;
       o.progress->bytes_done += obj.size;
     }
-    if (!h.intact) {
+    if (h.incomplete && t != ObjectType::kConfig && t != ObjectType::kKey) {
+      rep.leftovers.push_back(what + ": " + h.detail);
+    } else if (!h.intact) {
       rep.damaged.push_back(what + ": " + h.detail);
       if (!h.recoverable) {
         rep.unrecoverable.push_back(what + ": " + h.detail);

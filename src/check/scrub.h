@@ -28,6 +28,7 @@ struct ScrubReport {
   std::vector<std::string> damaged;      // found damaged (before repair)
   std::vector<std::string> repaired;     // rewritten and verified intact
   std::vector<std::string> unrecoverable;
+  std::vector<std::string> leftovers;  // incomplete objects of interrupted writes
 };
 
 Result<ScrubReport> RunScrub(Backend& backend, const ScrubOptions& o);

@@ -49,10 +49,12 @@ void RegisterCheck(CLI::App& app, Globals& g) {
       for (const auto& p : rep.problems) probs.push_back({{"object", p.object}, {"message", p.message}});
       json rep_arr = json::array();
       for (const auto& p : rep.repairable) rep_arr.push_back({{"object", p.object}, {"message", p.message}});
+      json left = json::array();
+      for (const auto& p : rep.leftovers) left.push_back({{"object", p.object}, {"message", p.message}});
       for (const auto& f : rep.affected_files) files.push_back(f);
       Print(json{{"message_type", "check_summary"}, {"ok", rep.ok()}, {"snapshots", rep.snapshots},
                  {"trees", rep.trees}, {"packs", rep.packs}, {"packs_read", rep.packs_read},
-                 {"bytes_read", rep.bytes_read}, {"problems", probs}, {"repairable", rep_arr},
+                 {"bytes_read", rep.bytes_read}, {"problems", probs}, {"repairable", rep_arr}, {"leftovers", left},
                  {"affected_files", files}}
                 .dump(-1, ' ', false, json::error_handler_t::replace));
     } else {
@@ -108,9 +110,10 @@ void RegisterScrub(CLI::App& app, Globals& g) {
     if (g.json) {
       Print(json{{"message_type", "scrub_summary"}, {"objects", rep.objects}, {"bytes", rep.bytes},
                  {"damaged", rep.damaged}, {"repaired", rep.repaired},
-                 {"unrecoverable", rep.unrecoverable}}
+                 {"unrecoverable", rep.unrecoverable}, {"leftovers", rep.leftovers}}
                 .dump(-1, ' ', false, json::error_handler_t::replace));
     } else {
+      for (const auto& d : rep.leftovers) Warn("note: leftover of an interrupted write (harmless): " + d);
       for (const auto& d : rep.damaged) Warn("damaged: " + d);
       for (const auto& d : rep.repaired) Warn("repaired: " + d);
       for (const auto& d : rep.unrecoverable) Warn("NOT recoverable: " + d);

@@ -34,6 +34,7 @@ Status Index::Refresh() {
       std::lock_guard l(mu_);
       known_[o.name] = false;
       damaged_.push_back(s.error().message());
+      damaged_tables_.push_back(o.name);
     }
   }
   return Ok();

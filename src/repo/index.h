@@ -29,6 +29,11 @@ class Index {
   // and remembered in damaged(); only listing failures are errors.
   Status Refresh();
   std::vector<std::string> damaged() const;
+  // Names of tables whose footer could not be read (a subset of damaged()).
+  std::vector<std::string> damaged_tables() const {
+    std::lock_guard l(mu_);
+    return damaged_tables_;
+  }
 
   // Finds a blob. nullopt if absent; an error if a table could not be read.
   Result<std::optional<IndexEntry>> Lookup(const Id& id);
@@ -62,6 +67,7 @@ class Index {
   std::vector<std::shared_ptr<Table>> tables_;
   std::unordered_map<std::string, bool> known_;
   std::vector<std::string> damaged_;
+  std::vector<std::string> damaged_tables_;
 
   // LRU cache of decrypted blocks, keyed by (table, block).
   using Key = std::pair<size_t, size_t>;

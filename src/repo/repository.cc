@@ -190,6 +190,10 @@ Result<std::vector<std::pair<Id, Snapshot>>> Repository::ListSnapshots(
     if (!id) continue;
     auto s = LoadSnapshot(*id);
     if (!s) {
+      // A snapshot object whose write was interrupted (the backup was
+      // killed) is not a snapshot; `check` notes it as a leftover.
+      auto h = backend_->Verify(ObjectType::kSnapshot, o.name);
+      if (h && h->incomplete) continue;
       if (damaged) damaged->push_back(s.error().message());
       continue;
     }
@@ -204,7 +208,17 @@ Result<std::vector<std::pair<Id, Snapshot>>> Repository::ListSnapshots(
 
 Result<Id> Repository::ResolveSnapshot(const std::string& ref) {
   if (ref == "latest") {
-    KS_ASSIGN(auto all, ListSnapshots());
+    std::vector<std::string> damaged;
+    KS_ASSIGN(auto all, ListSnapshots(&damaged));
+    // An unreadable snapshot may be the newest: never fall back silently to
+    // an older one.
+    if (!damaged.empty())
+      return Fail(ErrorKind::kCorrupt,
+                  "'latest' is ambiguous: " + std::to_string(damaged.size()) +
+                      " snapshot(s) cannot be read (" + damaged.front() + ")" +
+                      (all.empty() ? std::string()
+                                   : "; the newest readable one is " + all.back().first.Short() +
+                                         ": name it explicitly to use it"));
     if (all.empty()) return Fail(ErrorKind::kNotFound, "the repository has no snapshots yet");
     return all.back().first;
   }

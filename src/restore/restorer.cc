@@ -26,6 +26,20 @@ struct OpenFile {
   std::string path;
   std::atomic<size_t> remaining{0};
   std::atomic<bool> failed{false};
+  // Other names of the same inode, linked while its data is still being
+  // written; removed too if it fails (they would show its holes).
+  struct Link {
+    SharedFd dir;
+    std::string name, path;
+  };
+  std::mutex mu;
+  bool done = false;
+  std::vector<Link> links;
+};
+
+struct HardLinkOrigin {
+  std::string rel;
+  std::shared_ptr<OpenFile> file;  // null if it could not even be created
 };
 
 struct WriteJob {
@@ -65,7 +79,7 @@ class Restorer {
   const RestoreSpec& o_;
   RestoreTarget& target_;
   BoundedQueue<WriteJob> jobs_;
-  std::map<std::pair<uint64_t, uint64_t>, std::string> hardlinks_;  // (dev, ino) -> rel path
+  std::map<std::pair<uint64_t, uint64_t>, HardLinkOrigin> hardlinks_;  // by (dev, ino)
   std::vector<std::pair<std::string, Node>> dir_meta_;  // (parent rel path, node)
   std::atomic<uint64_t> errors_{0}, files_{0}, dirs_{0}, bytes_{0};
 };
@@ -89,10 +103,18 @@ Restorer::Inclusion Restorer::Included(const std::string& path) const {
 
 void Restorer::FinishFile(const std::shared_ptr<OpenFile>& f) {
   f->fd.Reset();
+  std::lock_guard l(f->mu);
+  f->done = true;
   if (f->failed) {
     // Never leave a file that looks restored but holds holes where data was
-    // lost: remove it (the error names it).
+    // lost: remove it (the error names it), and every other name of it.
     ::unlinkat(f->dir->get(), f->node.name.c_str(), 0);
+    for (const auto& link : f->links) {
+      ::unlinkat(link.dir->get(), link.name.c_str(), 0);
+      files_--;
+      Error(link.path, ks::Error(ErrorKind::kCorrupt,
+                                 "removed: a hard link to " + f->path + ", which could not be restored"));
+    }
     return;
   }
   if (auto s = target_.ApplyMetadata(f->dir->get(), f->node); !s) Error(f->path, s.error());
@@ -137,11 +159,27 @@ void Restorer::RestoreFile(const SharedFd& dir, const Node& n, const std::string
     auto key = std::make_pair(n.device, n.inode);
     auto it = hardlinks_.find(key);
     if (it != hardlinks_.end()) {
-      if (auto s = target_.HardLink(it->second, dir->get(), n.name); !s) Error(path, s.error());
-      else files_++;
+      const auto& origin = it->second;
+      if (!origin.file) {
+        Error(path, ks::Error(ErrorKind::kCorrupt, "not restored: a hard link to /" + origin.rel +
+                                                       ", which could not be restored"));
+        return;
+      }
+      std::lock_guard l(origin.file->mu);
+      if (origin.file->done && origin.file->failed) {
+        Error(path, ks::Error(ErrorKind::kCorrupt, "not restored: a hard link to " +
+                                                       origin.file->path + ", which could not be restored"));
+        return;
+      }
+      if (auto s = target_.HardLink(origin.rel, dir->get(), n.name); !s) {
+        Error(path, s.error());
+        return;
+      }
+      files_++;
+      if (!origin.file->done) origin.file->links.push_back({dir, n.name, path});
       return;
     }
-    hardlinks_[key] = rel;
+    hardlinks_[key] = HardLinkOrigin{rel, nullptr};
   }
   // Look up every chunk first: offsets follow from the sizes.
   std::vector<IndexEntry> entries;
@@ -175,6 +213,7 @@ void Restorer::RestoreFile(const SharedFd& dir, const Node& n, const std::string
     return;
   }
   f->fd = std::move(*fd);
+  if (n.links > 1) hardlinks_[std::make_pair(n.device, n.inode)].file = f;
   if (f->failed || entries.empty()) {
     f->remaining = 1;
     if (--f->remaining == 0) FinishFile(f);

@@ -238,7 +238,7 @@ class KillDuringBackupTest : public CliTest {
 // half-written objects.
 TEST_F(KillDuringBackupTest, EarlierSnapshotsSurvive) { Run(/*strict=*/false); }
 
-// DISABLED: fails. docs/design.md 8.2 says a killed backup leaves only temp
+// This once failed: docs/design.md 8.2 says a killed backup leaves only temp
 // files, unindexed packs, unreachable index tables and a stale lock, all
 // harmless. Since the storage envelope, ShardedBackend::Put writes the k+m
 // shard files of an object one after another, so a SIGKILL in between
@@ -249,7 +249,7 @@ TEST_F(KillDuringBackupTest, EarlierSnapshotsSurvive) { Run(/*strict=*/false); }
 // warn about it, and a half-written index table makes `check` exit 6 too.
 // The targeted kills (when the first shard file of the object appears) hit
 // this every time; the random ones only sometimes.
-TEST_F(KillDuringBackupTest, DISABLED_CheckIsCleanAfterEveryKill) { Run(/*strict=*/true); }
+TEST_F(KillDuringBackupTest, CheckIsCleanAfterEveryKill) { Run(/*strict=*/true); }
 
 // ---------------------------------------------------------------------------
 // 7. Two backups at once on one repository.
