@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "backup/blob_saver.h"
+#include "detect/features.h"
+#include "detect/verdict.h"
 #include "format/tree.h"
 #include "fs/metadata.h"
 #include "fs/unique_fd.h"
@@ -37,6 +39,7 @@ struct FileCtx {
   Node node;
   std::string path;
   bool had_parent = false;
+  std::optional<Node> before;  // the parent snapshot's version, for detection
   std::mutex mu;
   std::vector<Id> ids;
   size_t done = 0;
@@ -147,6 +150,7 @@ class Archiver {
       dirs_{0}, bytes_read_{0}, bytes_total_{0};
   std::mutex root_mu_;
   std::optional<Id> root_tree_;
+  SnapshotJudge judge_;
 };
 
 std::optional<std::vector<Node>> Archiver::ParentTree(const Node* pn) {
@@ -223,6 +227,8 @@ void Archiver::ScanEntry(const std::shared_ptr<DirCtx>& dir, const std::string& 
     }
     if (all_present) {
       meta.content = pn->content;
+      meta.features = pn->features;
+      judge_.File(full, pn, meta);
       files_unmodified_++;
       if (opts_.progress) {
         opts_.progress->files_done++;
@@ -237,6 +243,7 @@ void Archiver::ScanEntry(const std::shared_ptr<DirCtx>& dir, const std::string& 
   f->node = std::move(meta);
   f->path = full;
   f->had_parent = pn != nullptr;
+  if (pn) f->before = *pn;
   if (!files_.Push(std::move(f))) dir->pending--;  // shutting down after a fatal error
 }
 
@@ -246,6 +253,13 @@ void Archiver::ScanDir(const std::shared_ptr<DirCtx>& dir, const std::string& pa
   if (!names) {
     ReportError(path, names.error());
     return;
+  }
+  if (parent_nodes) {
+    std::vector<std::string> before, now;
+    for (const Node& n : *parent_nodes) before.push_back(n.name);
+    for (const auto& name : *names)
+      if (!IsExcluded(opts_.excludes, path == "/" ? "/" + name : path + "/" + name)) now.push_back(name);
+    judge_.Directory(path, before, now);
   }
   for (const auto& name : *names) {
     if (Failed()) return;
@@ -299,6 +313,7 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
   Bytes buf;
   size_t index = 0;
   uint64_t total = 0;
+  FeatureCollector features(f->node.name);
   bool eof = false;
   if (!fd.valid()) {
     fail(errno);
@@ -322,6 +337,7 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
         break;
       }
       buf.resize(have + size_t(n));
+      features.Update(ByteSpan(buf.data() + have, size_t(n)));
       if (n == 0) eof = true;
       total += uint64_t(n);
       bytes_read_ += uint64_t(n);
@@ -344,6 +360,7 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
     // The size is what was read: a file that grew or shrank while being read
     // is stored as read.
     f->node.size = total;
+    f->node.features = features.Finish();
     finished = f->done == f->ids.size();
   }
   if (finished) FileFinished(f);
@@ -361,6 +378,7 @@ void Archiver::FileFinished(const std::shared_ptr<FileCtx>& f) {
   (f->had_parent ? files_changed_ : files_new_)++;
   if (opts_.progress) opts_.progress->files_done++;
   f->node.content = std::move(f->ids);
+  judge_.File(f->path, f->before ? &*f->before : nullptr, f->node);
   ChildDone(f->dir, std::move(f->node));
 }
 
@@ -418,6 +436,7 @@ Result<BackupResult> Archiver::Run() {
 
   // The parent: given, or the latest snapshot of this host with these paths.
   std::optional<std::vector<Node>> parent_root;
+  double parent_churn = -1;
   if (!opts_.force_reread) {
     std::optional<Id> parent = opts_.parent;
     if (!parent) {
@@ -430,8 +449,11 @@ Result<BackupResult> Archiver::Run() {
     }
     if (parent) {
       snap.parent = parent;
-      if (auto ps = repo_.LoadSnapshot(*parent))
+      if (auto ps = repo_.LoadSnapshot(*parent)) {
         if (auto t = repo_.LoadTree(ps->tree)) parent_root = std::move(*t);
+        uint64_t seen = ps->summary.files_changed + ps->summary.files_unmodified;
+        if (seen > 0) parent_churn = double(ps->summary.files_changed) / double(seen);
+      }
     }
   }
 
@@ -470,6 +492,7 @@ Result<BackupResult> Archiver::Run() {
   m.bytes_added = saver_.bytes_added();
   m.blobs_added = saver_.blobs_added();
   m.duration_ns = clock_.NowNs() - start;
+  snap.verdict = judge_.Finish(parent_churn);
   KS_ASSIGN(Id id, repo_.SaveSnapshot(snap));
   return BackupResult{id, std::move(snap), failed_};
 }

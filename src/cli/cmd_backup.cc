@@ -15,12 +15,16 @@ void RegisterBackup(CLI::App& app, Globals& g) {
   static std::vector<std::string> paths, tags, excludes;
   static std::string host, parent;
   static bool force = false;
+  static std::string alert_command;
   c->add_option("PATH", paths, "files and directories to back up")->required();
   c->add_option("--tag", tags, "add a tag (repeatable)");
   c->add_option("--exclude,-e", excludes, "exclude a glob pattern (repeatable)");
   c->add_option("--host", host, "hostname to record (default: this host)");
   c->add_option("--parent", parent, "snapshot to compare with (default: latest of host+paths)");
   c->add_flag("--force", force, "read every file, ignoring the parent snapshot");
+  c->add_option("--alert-command", alert_command,
+                "run this shell command when the backup looks like ransomware; it gets the "
+                "verdict as JSON on stdin (env KINTSUGI_ALERT_COMMAND)");
   c->callback([&g] {
     auto r = Open(g, 1);
     BackupOptions o;
@@ -48,6 +52,7 @@ void RegisterBackup(CLI::App& app, Globals& g) {
       res = std::move(*rr);
     }
     const auto& m = res.snapshot.summary;
+    json verdict_json = res.snapshot.verdict ? VerdictJson(*res.snapshot.verdict) : json();
     if (g.json) {
       Print(json{{"message_type", "summary"},
                  {"snapshot_id", res.snapshot_id.Hex()},
@@ -60,8 +65,9 @@ void RegisterBackup(CLI::App& app, Globals& g) {
                  {"bytes_total", m.bytes_total},
                  {"bytes_added", m.bytes_added},
                  {"blobs_added", m.blobs_added},
-                 {"duration_seconds", double(m.duration_ns) / 1e9}}
-                .dump());
+                 {"duration_seconds", double(m.duration_ns) / 1e9},
+                 {"verdict", verdict_json}}
+                .dump(-1, ' ', false, json::error_handler_t::replace));
     } else if (!g.quiet) {
       double secs = double(m.duration_ns) / 1e9;
       Print(fmt::format("Files: {} new, {} changed, {} unmodified", m.files_new, m.files_changed,
@@ -77,6 +83,15 @@ void RegisterBackup(CLI::App& app, Globals& g) {
                        "snapshot holds everything else",
                        res.failed));
       g_exit_code = kExitPartial;
+    }
+    // A suspicious snapshot is still stored (it is evidence); the exit code
+    // and the alert make sure cron and monitoring notice.
+    if (res.snapshot.verdict && res.snapshot.verdict->suspicious) {
+      std::string cmd = alert_command;
+      if (cmd.empty())
+        if (const char* e = std::getenv("KINTSUGI_ALERT_COMMAND")) cmd = e;
+      RaiseAlert(g, *r.repo, res.snapshot_id, res.snapshot, cmd);
+      g_exit_code = kExitSuspicious;
     }
   });
 }

@@ -15,6 +15,7 @@ json SnapshotJson(const Id& id, const Snapshot& s) {
             {"paths", s.paths},        {"hostname", s.hostname},
             {"username", s.username},  {"tags", s.tags}};
   if (s.parent) j["parent"] = s.parent->Hex();
+  j["verdict"] = s.verdict ? VerdictJson(*s.verdict) : json();
   j["summary"] = {{"files_new", s.summary.files_new},
                   {"files_changed", s.summary.files_changed},
                   {"files_unmodified", s.summary.files_unmodified},
@@ -146,8 +147,8 @@ void RegisterSnapshots(CLI::App& app, Globals& g) {
       Print(arr.dump(-1, ' ', false, json::error_handler_t::replace));
       return;
     }
-    Print(fmt::format("{:<9} {:<19} {:<16} {:<16} {:>10}  {}", "ID", "Time", "Host", "Tags",
-                      "Size", "Paths"));
+    Print(fmt::format("{:<9} {:<19} {:<16} {:<16} {:>10}  {:<10}  {}", "ID", "Time", "Host",
+                      "Tags", "Size", "Verdict", "Paths"));
     size_t n = 0;
     for (const auto& [id, s] : *snaps) {
       if (!keep(s)) continue;
@@ -156,9 +157,10 @@ void RegisterSnapshots(CLI::App& app, Globals& g) {
       for (const auto& t : s.tags) tagstr += (tagstr.empty() ? "" : ",") + t;
       std::string pathstr;
       for (const auto& p : s.paths) pathstr += (pathstr.empty() ? "" : " ") + p;
-      Print(fmt::format("{:<9} {:<19} {:<16} {:<16} {:>10}  {}", id.Short(),
+      Print(fmt::format("{:<9} {:<19} {:<16} {:<16} {:>10}  {:<10}  {}", id.Short(),
                         FormatTimeLocal(s.time_ns), s.hostname, tagstr,
-                        HumanBytes(s.summary.bytes_total), pathstr));
+                        HumanBytes(s.summary.bytes_total),
+                        s.verdict ? s.verdict->status() : "-", pathstr));
     }
     Print(fmt::format("{} snapshots", n));
   });

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <functional>
@@ -23,5 +24,14 @@ void RegisterStats(CLI::App& app, Globals& g);
 void RegisterCheck(CLI::App& app, Globals& g);
 void RegisterScrub(CLI::App& app, Globals& g);
 void RegisterUnlock(CLI::App& app, Globals& g);
+void RegisterAlerts(CLI::App& app, Globals& g);
+
+// The verdict of a snapshot as JSON (snapshots --json, backup --json, the
+// alert command's stdin).
+nlohmann::json VerdictJson(const Verdict& v);
+// Tells the operator loudly that a backup looks like an attack: stderr,
+// then the alert command (if any) with the verdict as JSON on stdin.
+void RaiseAlert(const Globals& g, Repository& repo, const Id& id, const Snapshot& s,
+                const std::string& command);
 
 }  // namespace ks::cli

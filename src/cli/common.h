@@ -21,6 +21,7 @@ enum Exit : int {
   kExitPartial = 3,       // backup done, some source files unreadable
   kExitRepairable = 5,    // check/scrub: damage found, all of it repairable
   kExitDamaged = 6,       // check/scrub: some data cannot be recovered
+  kExitSuspicious = 8,    // backup stored, but it looks like a ransomware attack
   kExitNoRepo = 10,
   kExitLocked = 11,
   kExitWrongPassword = 12,

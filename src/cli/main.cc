@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   RegisterCheck(app, g);
   RegisterScrub(app, g);
   RegisterUnlock(app, g);
+  RegisterAlerts(app, g);
 
   try {
     app.parse(argc, argv);

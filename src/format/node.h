@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,25 @@ inline const char* NodeTypeName(NodeType t) {
   return "unknown";
 }
 
+// Ransomware-detection features of a file's content (computed by
+// detect/features.h, stored encrypted in the tree, compared with the next
+// version of the same file).
+// How a file's leading bytes compare with what its extension promises.
+enum class MagicMatch : uint8_t {
+  kUnknown = 0,   // extension without a known signature
+  kMatch = 1,     // e.g. ".pdf" starting with "%PDF-"
+  kMismatch = 2,  // e.g. ".docx" that is not a ZIP
+};
+
+struct FileFeatures {
+  uint32_t blocks = 0;         // 64 KiB blocks sampled
+  uint32_t random_blocks = 0;  // of those, the ones that look random
+  MagicMatch magic = MagicMatch::kUnknown;
+
+  double random_fraction() const { return blocks ? double(random_blocks) / blocks : 0.0; }
+  bool operator==(const FileFeatures&) const = default;
+};
+
 struct Xattr {
   std::string name;  // e.g. "user.comment", "system.posix_acl_access"
   Bytes value;
@@ -59,6 +79,7 @@ struct Node {
   std::vector<Id> content;         // file: data blob ids in order
   Id subtree;                      // dir: id of its tree blob
   std::vector<Xattr> xattrs;       // sorted by name
+  std::optional<FileFeatures> features;  // file: detection features
 
   bool operator==(const Node&) const = default;
 };

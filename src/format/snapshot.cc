@@ -30,6 +30,13 @@ std::string EncodeSnapshot(const Snapshot& s) {
                   {"blobs_added", m.blobs_added},   {"duration_ns", m.duration_ns}};
   // Paths, names and tags may hold bytes that are not UTF-8; replace rather
   // than fail (they are informational; the tree holds the exact names).
+  if (s.verdict) {
+    json reasons = json::array();
+    for (const auto& r : s.verdict->reasons)
+      reasons.push_back({{"kind", r.kind}, {"count", r.count}, {"examples", r.examples}});
+    j["verdict"] = {{"status", s.verdict->status()}, {"score", s.verdict->score},
+                    {"reasons", reasons}};
+  }
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -77,6 +84,19 @@ Result<Snapshot> DecodeSnapshot(ByteSpan text) {
       o.bytes_added = m.value("bytes_added", 0ull);
       o.blobs_added = m.value("blobs_added", 0ull);
       o.duration_ns = m.value("duration_ns", int64_t{0});
+    }
+    if (j.contains("verdict")) {
+      const json& v = j["verdict"];
+      Verdict verdict;
+      std::string status = v.at("status").get<std::string>();
+      if (status != "clean" && status != "suspicious") return bad("verdict status");
+      verdict.suspicious = status == "suspicious";
+      verdict.score = v.value("score", 0.0);
+      for (const auto& r : v.value("reasons", json::array()))
+        verdict.reasons.push_back(VerdictReason{r.at("kind").get<std::string>(),
+                                                r.at("count").get<uint64_t>(),
+                                                r.value("examples", std::vector<std::string>{})});
+      s.verdict = std::move(verdict);
     }
   } catch (const json::exception& e) {
     return bad(e.what());

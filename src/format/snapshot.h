@@ -23,6 +23,20 @@ struct SnapshotSummary {
   int64_t duration_ns = 0;
 };
 
+// The ransomware-detection verdict on a snapshot (detect/verdict.h).
+struct VerdictReason {
+  std::string kind;  // became_random, partly_encrypted, magic_broken, renamed_extension, ransom_note, churn
+  uint64_t count = 0;
+  std::vector<std::string> examples;  // up to 5 paths
+};
+
+struct Verdict {
+  bool suspicious = false;
+  double score = 0;  // 0 .. 100
+  std::vector<VerdictReason> reasons;
+  std::string status() const { return suspicious ? "suspicious" : "clean"; }
+};
+
 struct Snapshot {
   int64_t time_ns = 0;  // when the backup started, by the client's clock
   Id tree;
@@ -34,6 +48,7 @@ struct Snapshot {
   std::optional<Id> parent;
   std::string program_version;
   SnapshotSummary summary;
+  std::optional<Verdict> verdict;  // absent in snapshots of older versions
 };
 
 std::string EncodeSnapshot(const Snapshot& s);

@@ -13,7 +13,7 @@ constexpr uint64_t kMaxNodes = 1u << 24;
 enum Tag : uint64_t {
   kType = 1, kName = 2, kMode = 3, kUid = 4, kGid = 5, kUser = 6, kGroup = 7,
   kMtime = 8, kCtime = 9, kInode = 10, kDevice = 11, kLinks = 12, kSize = 13,
-  kRdev = 14, kLinkTarget = 15, kContent = 16, kSubtree = 17, kXattr = 18,
+  kRdev = 14, kLinkTarget = 15, kContent = 16, kSubtree = 17, kXattr = 18, kFeatures = 19,
 };
 
 void Field(Bytes& out, uint64_t tag, ByteSpan value) {
@@ -51,6 +51,14 @@ Bytes EncodeNode(const Node& n) {
     Field(out, kContent, ids);
   }
   if (n.type == NodeType::kDir) Field(out, kSubtree, n.subtree.b);
+  if (n.features) {
+    // version 1, varint blocks, varint random blocks, u8 magic
+    Bytes f{1};
+    PutVarint(f, n.features->blocks);
+    PutVarint(f, n.features->random_blocks);
+    f.push_back(uint8_t(n.features->magic));
+    Field(out, kFeatures, f);
+  }
   for (const Xattr& x : n.xattrs) {
     Bytes v;
     PutVarint(v, x.name.size());
@@ -125,6 +133,17 @@ Result<Node> DecodeNode(ByteSpan data) {
         if (!name) return bad("bad xattr");
         auto rest = fv.Take(fv.remaining());
         n.xattrs.push_back(Xattr{AsString(*name), Bytes(rest->begin(), rest->end())});
+        break;
+      }
+      case kFeatures: {
+        auto ver = fv.Take(1);
+        if (!ver || (*ver)[0] != 1) break;  // a newer encoding: ignore
+        auto blocks = fv.Varint(), random = fv.Varint();
+        auto magic = fv.Take(1);
+        if (!blocks || !random || !magic || *random > *blocks || *blocks > UINT32_MAX ||
+            (*magic)[0] > 2)
+          return bad("bad features");
+        n.features = FileFeatures{uint32_t(*blocks), uint32_t(*random), MagicMatch((*magic)[0])};
         break;
       }
       default:

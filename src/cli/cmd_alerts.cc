@@ -1,0 +1,85 @@
+// Ransomware alerts: what a suspicious backup prints and runs, and the
+// `alerts` command that lists suspicious snapshots.
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace ks::cli {
+
+using json = nlohmann::json;
+
+json VerdictJson(const Verdict& v) {
+  json reasons = json::array();
+  for (const auto& r : v.reasons)
+    reasons.push_back({{"kind", r.kind}, {"count", r.count}, {"examples", r.examples}});
+  return {{"status", v.status()}, {"score", v.score}, {"reasons", reasons}};
+}
+
+static std::string Describe(const VerdictReason& r) {
+  static const std::map<std::string, std::string> kWhat = {
+      {"became_random", "files turned from structured to random-looking"},
+      {"partly_encrypted", "files had some of their blocks turned random (intermittent encryption)"},
+      {"magic_broken", "files no longer match what their extension promises"},
+      {"renamed_extension", "files were renamed to a new extension"},
+      {"ransom_note", "directories received the same new small file (a ransom note?)"},
+      {"churn", "files changed, far more than this source's usual churn"},
+  };
+  auto it = kWhat.find(r.kind);
+  std::string s = std::to_string(r.count) + " " + (it != kWhat.end() ? it->second : r.kind);
+  if (!r.examples.empty()) s += ", e.g. " + r.examples.front();
+  return s;
+}
+
+void RaiseAlert(const Globals& g, Repository& repo, const Id& id, const Snapshot& s,
+                const std::string& command) {
+  const Verdict& v = *s.verdict;
+  Warn(fmt::format("ALERT: snapshot {} of {} looks like a ransomware attack (score {:.0f}/100):",
+                   id.Short(), s.hostname, v.score));
+  for (const auto& r : v.reasons) Warn("  - " + Describe(r));
+  Warn("The snapshot was stored as evidence. Restore from the last clean snapshot: 'kintsugi "
+       "snapshots' shows which one it is.");
+  if (command.empty()) return;
+  json payload = {{"snapshot_id", id.Hex()},
+                  {"hostname", s.hostname},
+                  {"paths", s.paths},
+                  {"time", FormatTimeUtc(s.time_ns)},
+                  {"repository", repo.backend().Location()},
+                  {"verdict", VerdictJson(v)}};
+  FILE* p = ::popen(command.c_str(), "w");
+  if (!p) {
+    Warn("warning: could not run the alert command");
+    return;
+  }
+  std::string text = payload.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  std::fwrite(text.data(), 1, text.size(), p);
+  int rc = ::pclose(p);
+  if (rc != 0) Warn(fmt::format("warning: the alert command exited with status {}", rc));
+}
+
+void RegisterAlerts(CLI::App& app, Globals& g) {
+  auto* c = app.add_subcommand("alerts", "list snapshots that looked like a ransomware attack");
+  c->callback([&g] {
+    auto r = Open(g, 1);
+    auto snaps = r.repo->ListSnapshots();
+    if (!snaps) Die(snaps.error());
+    json arr = json::array();
+    size_t n = 0;
+    for (const auto& [id, s] : *snaps) {
+      if (!s.verdict || !s.verdict->suspicious) continue;
+      n++;
+      if (g.json) {
+        arr.push_back({{"id", id.Hex()}, {"time", FormatTimeUtc(s.time_ns)},
+                       {"hostname", s.hostname}, {"paths", s.paths},
+                       {"verdict", VerdictJson(*s.verdict)}});
+        continue;
+      }
+      Print(fmt::format("{}  {}  {}  score {:.0f}/100", id.Short(), FormatTimeLocal(s.time_ns),
+                        s.hostname, s.verdict->score));
+      for (const auto& reason : s.verdict->reasons) Print("  - " + Describe(reason));
+    }
+    if (g.json) Print(arr.dump(-1, ' ', false, json::error_handler_t::replace));
+    else if (!g.quiet) Print(fmt::format("{} suspicious snapshots", n));
+  });
+}
+
+}  // namespace ks::cli

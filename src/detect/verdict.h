@@ -1,0 +1,48 @@
+// Ransomware detection, part 2: judging a snapshot as a whole by comparing
+// each file with its own previous version (docs/design.md, "Ransomware
+// detection"). The archiver reports what it sees; Finish() gives the verdict
+// that is stored in the snapshot.
+//
+// Thread-safety: all methods may be called from several threads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "detect/features.h"
+#include "format/node.h"
+#include "format/snapshot.h"
+
+namespace ks {
+
+class SnapshotJudge {
+ public:
+  // A regular file of the new snapshot, with its previous version if the
+  // parent snapshot had one at the same path.
+  void File(const std::string& path, const Node* before, const Node& now);
+  // The names of one directory now and in the parent snapshot.
+  void Directory(const std::string& path, const std::vector<std::string>& before,
+                 const std::vector<std::string>& now);
+
+  // `parent_churn`: the fraction of files the parent backup found new or
+  // changed (negative if unknown).
+  Verdict Finish(double parent_churn) const;
+
+ private:
+  void Add(const std::string& kind, const std::string& path);
+
+  mutable std::mutex mu_;
+  std::map<std::string, VerdictReason> reasons_;
+  uint64_t files_ = 0, compared_ = 0, changed_ = 0;
+  std::set<std::string> encrypted_;  // paths with any content signal
+  // New small files by content: the same ransom note in many directories.
+  std::map<std::string, std::set<std::string>> small_new_;  // content key -> dirs
+  std::map<std::string, std::string> small_new_example_;
+};
+
+}  // namespace ks
