@@ -17,7 +17,7 @@
 
 namespace ks {
 
-enum class ObjectType { kConfig, kKey, kSnapshot, kIndex, kPack, kLock };
+enum class ObjectType { kConfig, kKey, kSnapshot, kIndex, kPack, kLock, kHold };
 
 const char* ObjectTypeDir(ObjectType t);
 

@@ -68,6 +68,7 @@ const char* ObjectTypeDir(ObjectType t) {
     case ObjectType::kIndex: return "index";
     case ObjectType::kPack: return "data";
     case ObjectType::kLock: return "locks";
+    case ObjectType::kHold: return "holds";
   }
   return "unknown";
 }
@@ -87,7 +88,7 @@ std::string LocalBackend::PathOf(ObjectType t, const std::string& name) const {
 Status LocalBackend::CreateLayout() {
   KS_TRY(MkdirP(root_));
   for (ObjectType t : {ObjectType::kKey, ObjectType::kSnapshot, ObjectType::kIndex,
-                       ObjectType::kPack, ObjectType::kLock})
+                       ObjectType::kPack, ObjectType::kLock, ObjectType::kHold})
     KS_TRY(MkdirP(root_ + "/" + ObjectTypeDir(t)));
   for (int i = 0; i < 256; i++) KS_TRY(MkdirP(DirOf(ObjectType::kPack, HexEncode(Bytes{uint8_t(i)}))));
   // New directory entries are durable only once their parent is synced.
@@ -133,7 +134,9 @@ Status LocalBackend::Put(ObjectType t, const std::string& name, ByteSpan data) {
     return Fail(ErrorKind::kInvalidArgument, "bad object name '" + name + "'");
   std::string dir = DirOf(t, name);
   std::string final_path = dir + "/" + name;
-  KS_ASSIGN(std::string tmp, WriteTemp(dir, data, t == ObjectType::kPack));
+  // Directories are created on demand too (a repository made before holds
+  // existed has no holds/; a replacement disk may lack pack directories).
+  KS_ASSIGN(std::string tmp, WriteTemp(dir, data, t != ObjectType::kConfig));
   // link(2) fails with EEXIST instead of replacing: objects are write-once.
   if (::link(tmp.c_str(), final_path.c_str()) != 0) {
     int err = errno;

@@ -36,15 +36,38 @@ void RaiseAlert(const Globals& g, Repository& repo, const Id& id, const Snapshot
   Warn(fmt::format("ALERT: snapshot {} of {} looks like a ransomware attack (score {:.0f}/100):",
                    id.Short(), s.hostname, v.score));
   for (const auto& r : v.reasons) Warn("  - " + Describe(r));
-  Warn("The snapshot was stored as evidence. Restore from the last clean snapshot: 'kintsugi "
-       "snapshots' shows which one it is.");
+  // Protect the last clean snapshot of the same source before anything
+  // (retention, an attacker) can get at it.
+  std::optional<Id> clean;
+  if (auto snaps = repo.ListSnapshots()) {
+    for (const auto& [sid, other] : *snaps)
+      if (sid != id && other.hostname == s.hostname && other.paths == s.paths &&
+          other.time_ns <= s.time_ns && (!other.verdict || !other.verdict->suspicious))
+        clean = sid;
+  }
+  if (clean) {
+    auto held = repo.AddHoldEvent(*clean, true,
+                                  "automatic: last clean snapshot before suspicious snapshot " +
+                                      id.Short(),
+                                  Clock().NowNs(), HostName());
+    if (held)
+      Warn("The last clean snapshot, " + clean->Short() + ", is now held. Restore it with: "
+           "kintsugi restore " + clean->Short() + " --target DIR");
+    else
+      Warn("warning: could not hold the last clean snapshot " + clean->Short() + ": " +
+           held.error().message());
+  } else {
+    Warn("There is no earlier clean snapshot of this source to hold.");
+  }
+  Warn("The suspicious snapshot was stored as evidence.");
   if (command.empty()) return;
   json payload = {{"snapshot_id", id.Hex()},
                   {"hostname", s.hostname},
                   {"paths", s.paths},
                   {"time", FormatTimeUtc(s.time_ns)},
                   {"repository", repo.backend().Location()},
-                  {"verdict", VerdictJson(v)}};
+                  {"verdict", VerdictJson(v)},
+                  {"held_snapshot", clean ? json(clean->Hex()) : json()}};
   FILE* p = ::popen(command.c_str(), "w");
   if (!p) {
     Warn("warning: could not run the alert command");
@@ -79,6 +102,31 @@ void RegisterAlerts(CLI::App& app, Globals& g) {
     }
     if (g.json) Print(arr.dump(-1, ' ', false, json::error_handler_t::replace));
     else if (!g.quiet) Print(fmt::format("{} suspicious snapshots", n));
+  });
+}
+
+void RegisterHolds(CLI::App& app, Globals& g) {
+  static std::string snap, reason;
+  auto* hold = app.add_subcommand("hold", "protect a snapshot from removal");
+  hold->add_option("SNAPSHOT", snap, "snapshot id, prefix or 'latest'")->required();
+  hold->add_option("--reason", reason, "why (shown in 'snapshots')")->required();
+  hold->callback([&g] {
+    auto r = Open(g, 1);
+    auto id = r.repo->ResolveSnapshot(snap);
+    if (!id) Die(id.error());
+    if (auto s = r.repo->AddHoldEvent(*id, true, reason, Clock().NowNs(), HostName()); !s)
+      Die(s.error());
+    if (!g.quiet && !g.json) Print("snapshot " + id->Short() + " is held: " + reason);
+  });
+  auto* unhold = app.add_subcommand("unhold", "release a hold on a snapshot");
+  unhold->add_option("SNAPSHOT", snap, "snapshot id, prefix or 'latest'")->required();
+  unhold->callback([&g] {
+    auto r = Open(g, 1);
+    auto id = r.repo->ResolveSnapshot(snap);
+    if (!id) Die(id.error());
+    if (auto s = r.repo->AddHoldEvent(*id, false, "", Clock().NowNs(), HostName()); !s)
+      Die(s.error());
+    if (!g.quiet && !g.json) Print("snapshot " + id->Short() + " is no longer held");
   });
 }
 

@@ -9,13 +9,17 @@ namespace {
 
 using json = nlohmann::json;
 
-json SnapshotJson(const Id& id, const Snapshot& s) {
+json SnapshotJson(const Id& id, const Snapshot& s, const std::map<Id, HoldState>& holds) {
   json j = {{"id", id.Hex()},          {"short_id", id.Short()},
             {"time", FormatTimeUtc(s.time_ns)}, {"tree", s.tree.Hex()},
             {"paths", s.paths},        {"hostname", s.hostname},
             {"username", s.username},  {"tags", s.tags}};
   if (s.parent) j["parent"] = s.parent->Hex();
   j["verdict"] = s.verdict ? VerdictJson(*s.verdict) : json();
+  auto h = holds.find(id);
+  j["hold"] = h != holds.end() && h->second.held
+                  ? json{{"reason", h->second.reason}, {"time", FormatTimeUtc(h->second.time_ns)}}
+                  : json();
   j["summary"] = {{"files_new", s.summary.files_new},
                   {"files_changed", s.summary.files_changed},
                   {"files_unmodified", s.summary.files_unmodified},
@@ -134,6 +138,8 @@ void RegisterSnapshots(CLI::App& app, Globals& g) {
     auto snaps = r.repo->ListSnapshots(&damaged);
     if (!snaps) Die(snaps.error());
     for (const auto& d : damaged) Warn("warning: skipped damaged snapshot: " + d);
+    auto holds = r.repo->Holds();
+    if (!holds) Die(holds.error());
     auto keep = [&](const Snapshot& s) {
       if (!host.empty() && s.hostname != host) return false;
       for (const auto& t : tags)
@@ -143,7 +149,7 @@ void RegisterSnapshots(CLI::App& app, Globals& g) {
     if (g.json) {
       json arr = json::array();
       for (const auto& [id, s] : *snaps)
-        if (keep(s)) arr.push_back(SnapshotJson(id, s));
+        if (keep(s)) arr.push_back(SnapshotJson(id, s, *holds));
       Print(arr.dump(-1, ' ', false, json::error_handler_t::replace));
       return;
     }
@@ -161,6 +167,8 @@ void RegisterSnapshots(CLI::App& app, Globals& g) {
                         FormatTimeLocal(s.time_ns), s.hostname, tagstr,
                         HumanBytes(s.summary.bytes_total),
                         s.verdict ? s.verdict->status() : "-", pathstr));
+      if (auto h = holds->find(id); h != holds->end() && h->second.held)
+        Print("          held: " + h->second.reason);
     }
     Print(fmt::format("{} snapshots", n));
   });
@@ -178,7 +186,9 @@ void RegisterSnapshots(CLI::App& app, Globals& g) {
     std::string prefix = ls_path;
     while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
     if (prefix == "/") prefix.clear();
-    if (g.json) Print(json{{"message_type", "snapshot"}, {"snapshot", SnapshotJson(id, s)}}.dump());
+    if (g.json)
+      Print(json{{"message_type", "snapshot"}, {"snapshot", SnapshotJson(id, s, {})}}
+                .dump(-1, ' ', false, json::error_handler_t::replace));
     Walk(*r.repo, s.tree, "", prefix, [&](const std::string& p, const Node& n) {
       if (g.json) {
         json j = NodeJson(n, p);

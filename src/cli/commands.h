@@ -25,6 +25,7 @@ void RegisterCheck(CLI::App& app, Globals& g);
 void RegisterScrub(CLI::App& app, Globals& g);
 void RegisterUnlock(CLI::App& app, Globals& g);
 void RegisterAlerts(CLI::App& app, Globals& g);
+void RegisterHolds(CLI::App& app, Globals& g);
 
 // The verdict of a snapshot as JSON (snapshots --json, backup --json, the
 // alert command's stdin).

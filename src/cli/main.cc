@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   RegisterScrub(app, g);
   RegisterUnlock(app, g);
   RegisterAlerts(app, g);
+  RegisterHolds(app, g);
 
   try {
     app.parse(argc, argv);

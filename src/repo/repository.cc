@@ -237,6 +237,43 @@ Result<Id> Repository::ResolveSnapshot(const std::string& ref) {
   return *found;
 }
 
+Status Repository::AddHoldEvent(const Id& snapshot, bool hold, const std::string& reason,
+                                int64_t time_ns, const std::string& host) {
+  nlohmann::json j = {{"version", 1},          {"snapshot", snapshot.Hex()},
+                      {"action", hold ? "hold" : "unhold"}, {"reason", reason},
+                      {"time", FormatTimeUtc(time_ns)},     {"host", host}};
+  Bytes sealed = SealObject(keys_, "hold", AsBytes(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  return backend_->Put(ObjectType::kHold, Sha256(sealed).Hex(), sealed);
+}
+
+Result<std::map<Id, HoldState>> Repository::Holds() {
+  KS_ASSIGN(auto list, backend_->List(ObjectType::kHold));
+  std::map<Id, std::pair<std::pair<int64_t, std::string>, HoldState>> latest;
+  for (const auto& o : list) {
+    auto sealed = backend_->Get(ObjectType::kHold, o.name);
+    if (!sealed) continue;  // check reports damaged objects
+    auto plain = OpenObject(keys_, "hold", *sealed);
+    if (!plain) continue;
+    auto j = nlohmann::json::parse(plain->begin(), plain->end(), nullptr, false);
+    if (!j.is_object()) continue;
+    try {
+      auto id = Id::FromHex(j.at("snapshot").get<std::string>());
+      int64_t t = 0;
+      if (!id || !ParseTimeUtc(j.at("time").get<std::string>(), t)) continue;
+      HoldState st{j.at("action").get<std::string>() == "hold", j.value("reason", ""), t,
+                   j.value("host", "")};
+      auto key = std::make_pair(t, o.name);
+      auto it = latest.find(*id);
+      if (it == latest.end() || it->second.first < key) latest[*id] = {key, st};
+    } catch (const nlohmann::json::exception&) {
+      continue;
+    }
+  }
+  std::map<Id, HoldState> out;
+  for (auto& [id, v] : latest) out[id] = v.second;
+  return out;
+}
+
 Result<std::vector<KeyListEntry>> Repository::ListKeys() {
   KS_ASSIGN(auto list, backend_->List(ObjectType::kKey));
   std::vector<KeyListEntry> out;

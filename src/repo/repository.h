@@ -7,6 +7,7 @@
 // several threads.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,16 @@ struct RepoConfig {
   int compression_level = 3;  // zstd level; 0 = off
   uint32_t pack_size = 16u << 20;
   std::string created;
+};
+
+// A hold keeps a snapshot from ever being removed (by retention or by
+// hand). Holds are append-only events: "hold" and "unhold" objects; the
+// latest event of a snapshot (by time, then name) decides.
+struct HoldState {
+  bool held = false;
+  std::string reason;
+  int64_t time_ns = 0;
+  std::string host;
 };
 
 struct KeyListEntry {
@@ -72,6 +83,12 @@ class Repository {
       std::vector<std::string>* damaged = nullptr);
   // Resolves "latest", a full id, or a unique prefix of at least 8 hex digits.
   Result<Id> ResolveSnapshot(const std::string& ref);
+
+  // Holds.
+  Status AddHoldEvent(const Id& snapshot, bool hold, const std::string& reason, int64_t time_ns,
+                      const std::string& host);
+  // Current hold state of every snapshot that ever had an event.
+  Result<std::map<Id, HoldState>> Holds();
 
   // Keys.
   Result<std::vector<KeyListEntry>> ListKeys();
