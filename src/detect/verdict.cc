@@ -26,6 +26,9 @@ void SnapshotJudge::File(const std::string& path, const Node* before, const Node
   std::lock_guard l(mu_);
   files_++;
   if (!before) {
+    // New files count only in directories the parent snapshot already had:
+    // a first backup, or a new project folder, is not an attack.
+    if (!known_dirs_.count(DirOf(path))) return;
     if (now.size <= kNoteMaxSize && !now.content.empty()) {
       std::string key = now.content.front().Hex() + "/" + std::to_string(now.size);
       small_new_[key].insert(DirOf(path));
@@ -67,6 +70,7 @@ void SnapshotJudge::Directory(const std::string& path, const std::vector<std::st
   if (before.empty()) return;
   std::set<std::string> old(before.begin(), before.end()), cur(now.begin(), now.end());
   std::lock_guard l(mu_);
+  known_dirs_.insert(path);
   for (const auto& name : now) {
     if (old.count(name)) continue;
     // "report.pdf" gone and "report.pdf.locked" there: renamed to a new

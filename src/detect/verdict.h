@@ -25,7 +25,9 @@ class SnapshotJudge {
   // A regular file of the new snapshot, with its previous version if the
   // parent snapshot had one at the same path.
   void File(const std::string& path, const Node* before, const Node& now);
-  // The names of one directory now and in the parent snapshot.
+  // The names of one directory now and in the parent snapshot. Call it
+  // before File() for the directory's files: new files are judged only in
+  // directories the parent had.
   void Directory(const std::string& path, const std::vector<std::string>& before,
                  const std::vector<std::string>& now);
 
@@ -40,6 +42,7 @@ class SnapshotJudge {
   std::map<std::string, VerdictReason> reasons_;
   uint64_t files_ = 0, compared_ = 0, changed_ = 0;
   std::set<std::string> encrypted_;  // paths with any content signal
+  std::set<std::string> known_dirs_;  // directories the parent snapshot had
   // New small files by content: the same ransom note in many directories.
   std::map<std::string, std::set<std::string>> small_new_;  // content key -> dirs
   std::map<std::string, std::string> small_new_example_;
