@@ -100,9 +100,17 @@ void RegisterRestore(CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("restore", "restore a snapshot into a directory");
   static std::string snap, target;
   static std::vector<std::string> includes;
+  static std::string overwrite = "always";
+  static bool delete_extra = false;
   c->add_option("SNAPSHOT", snap, "snapshot id, unique prefix, or 'latest'")->required();
   c->add_option("--target,-t", target, "directory to restore into")->required();
   c->add_option("--include,-i", includes, "restore only this path or glob (repeatable)");
+  c->add_option("--overwrite", overwrite,
+                "existing files: 'always' rewrite them, or 'changed': leave those whose content "
+                "already matches (restoring over a damaged share rewrites only the damage)")
+      ->check(CLI::IsMember({"always", "changed"}));
+  c->add_flag("--delete", delete_extra,
+              "remove files the snapshot does not have from the directories restored");
   c->callback([&g] {
     auto r = Open(g, 1);
     auto id = r.repo->ResolveSnapshot(snap);
@@ -111,6 +119,8 @@ void RegisterRestore(CLI::App& app, Globals& g) {
     RestoreSpec o;
     o.target = target;
     o.includes = includes;
+    o.skip_unchanged = overwrite == "changed";
+    o.delete_extra = delete_extra;
     o.progress = &progress;
     o.on_error = [](const std::string& path, const Error& e) {
       Warn("error: " + path + ": " + e.message());
@@ -126,12 +136,16 @@ void RegisterRestore(CLI::App& app, Globals& g) {
     double secs = double(Clock().NowNs() - start) / 1e9;
     if (g.json) {
       Print(json{{"message_type", "summary"}, {"snapshot_id", id->Hex()}, {"files", res.files},
+                 {"files_unchanged", res.unchanged}, {"deleted", res.deleted},
                  {"dirs", res.dirs}, {"bytes", res.bytes}, {"errors", res.errors},
                  {"duration_seconds", secs}}
                 .dump());
     } else if (!g.quiet) {
-      Print(fmt::format("restored snapshot {} to {}: {} files, {} dirs, {} in {}", id->Short(),
-                        target, res.files, res.dirs, HumanBytes(res.bytes), HumanDuration(secs)));
+      Print(fmt::format("restored snapshot {} to {}: {} files ({} already right), {} dirs, {} "
+                        "written in {}{}",
+                        id->Short(), target, res.files, res.unchanged, res.dirs,
+                        HumanBytes(res.bytes), HumanDuration(secs),
+                        res.deleted ? fmt::format(", {} extra entries removed", res.deleted) : ""));
     }
     ReportHealedReads(g, *r.repo);
     if (res.errors) {

@@ -1,7 +1,12 @@
 #include "restore/restorer.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <atomic>
 #include <cerrno>
@@ -81,7 +86,15 @@ class Restorer {
   BoundedQueue<WriteJob> jobs_;
   std::map<std::pair<uint64_t, uint64_t>, HardLinkOrigin> hardlinks_;  // by (dev, ino)
   std::vector<std::pair<std::string, Node>> dir_meta_;  // (parent rel path, node)
-  std::atomic<uint64_t> errors_{0}, files_{0}, dirs_{0}, bytes_{0};
+  bool SameContent(int dir_fd, const Node& n, const std::vector<IndexEntry>& entries);
+  bool UnderBackedUpPath(const std::string& path) const {
+    for (const auto& p : roots_)
+      if (path == p || path.rfind(p + "/", 0) == 0) return true;
+    return false;
+  }
+  std::vector<std::string> roots_;  // the snapshot's backed-up paths
+  void DeleteExtra(int dir_fd, const std::string& rel, const std::vector<Node>& nodes);
+  std::atomic<uint64_t> errors_{0}, files_{0}, dirs_{0}, bytes_{0}, unchanged_{0}, deleted_{0};
 };
 
 Restorer::Inclusion Restorer::Included(const std::string& path) const {
@@ -198,6 +211,17 @@ void Restorer::RestoreFile(const SharedFd& dir, const Node& n, const std::string
     entries.push_back(**e);
     size += (*e)->blob.raw_length;
   }
+  if (o_.skip_unchanged && n.links <= 1 && size == n.size && SameContent(dir->get(), n, entries)) {
+    // Already right: only the metadata may differ.
+    if (auto s = target_.ApplyMetadata(dir->get(), n); !s) Error(path, s.error());
+    unchanged_++;
+    files_++;
+    if (o_.progress) {
+      o_.progress->files_done++;
+      o_.progress->bytes_done += n.size;
+    }
+    return;
+  }
   auto f = std::make_shared<OpenFile>();
   f->dir = dir;
   f->node = n;
@@ -224,6 +248,65 @@ void Restorer::RestoreFile(const SharedFd& dir, const Node& n, const std::string
   for (const auto& e : entries) {
     jobs_.Push(WriteJob{f, off, e});
     off += e.blob.raw_length;
+  }
+}
+
+// True if `n.name` in dir_fd is a regular file (not a symlink) whose bytes
+// hash chunk by chunk to the snapshot's blob ids.
+bool Restorer::SameContent(int dir_fd, const Node& n, const std::vector<IndexEntry>& entries) {
+  UniqueFd fd(::openat(dir_fd, n.name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid()) return false;
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || uint64_t(st.st_size) != n.size)
+    return false;
+  Bytes buf;
+  uint64_t off = 0;
+  for (const auto& e : entries) {
+    buf.resize(e.blob.raw_length);
+    size_t done = 0;
+    while (done < buf.size()) {
+      ssize_t r = ::pread(fd.get(), buf.data() + done, buf.size() - done, off_t(off + done));
+      if (r <= 0) return false;
+      done += size_t(r);
+    }
+    if (repo_.keys().BlobId(buf) != e.blob.id) return false;
+    off += e.blob.raw_length;
+  }
+  return true;
+}
+
+// Removes `name` in dir_fd, recursively, never following a symlink.
+static bool RemoveEntry(int dir_fd, const std::string& name) {
+  if (::unlinkat(dir_fd, name.c_str(), 0) == 0) return true;
+  if (errno != EISDIR && errno != EPERM) return false;
+  UniqueFd sub(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!sub.valid()) return false;
+  DIR* d = ::fdopendir(::dup(sub.get()));
+  if (!d) return false;
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d))
+    if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) names.push_back(e->d_name);
+  ::closedir(d);
+  for (const auto& c : names) RemoveEntry(sub.get(), c);
+  return ::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) == 0;
+}
+
+void Restorer::DeleteExtra(int dir_fd, const std::string& rel, const std::vector<Node>& nodes) {
+  DIR* d = ::fdopendir(::dup(dir_fd));
+  if (!d) return;
+  std::vector<std::string> extra;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    auto it = std::lower_bound(nodes.begin(), nodes.end(), name,
+                               [](const Node& a, const std::string& b) { return a.name < b; });
+    if (it == nodes.end() || it->name != name) extra.push_back(name);
+  }
+  ::closedir(d);
+  for (const auto& name : extra) {
+    std::string path = "/" + (rel.empty() ? name : rel + "/" + name);
+    if (RemoveEntry(dir_fd, name)) deleted_++;
+    else Error(path, ErrnoError(errno, "cannot remove extra entry " + path));
   }
 }
 
@@ -272,10 +355,15 @@ void Restorer::WalkDir(const Id& tree_id, const SharedFd& dir, const std::string
         break;
     }
   }
+  // Only inside what was backed up: the directories above a backed-up path
+  // (say /, /data) hold only the selected children in the snapshot, and the
+  // rest of them was never part of it.
+  if (o_.delete_extra && all && UnderBackedUpPath("/" + rel)) DeleteExtra(dir->get(), rel, *tree);
 }
 
 Result<RestoreResult> Restorer::Run(const Id& snapshot) {
   KS_ASSIGN(Snapshot snap, repo_.LoadSnapshot(snapshot));
+  roots_ = snap.paths;
   if (o_.progress) {
     o_.progress->bytes_total = snap.summary.bytes_total;
     o_.progress->files_total = snap.summary.files_new + snap.summary.files_changed +
@@ -299,7 +387,8 @@ Result<RestoreResult> Restorer::Run(const Id& snapshot) {
     }
     if (auto s = target_.ApplyMetadata(parent->get(), it->second); !s) Error(path, s.error());
   }
-  return RestoreResult{files_, dirs_, bytes_, errors_};
+  return RestoreResult{.files = files_, .dirs = dirs_, .bytes = bytes_, .unchanged = unchanged_,
+                       .deleted = deleted_, .errors = errors_};
 }
 
 }  // namespace

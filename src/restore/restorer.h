@@ -22,12 +22,20 @@ struct RestoreSpec {
   // directory that matches brings everything below it.
   std::vector<std::string> includes;
   int workers = 0;
+  // Restoring over an existing tree (e.g. a share hit by ransomware):
+  // `skip_unchanged` leaves a file whose bytes already equal the snapshot's
+  // (checked by re-hashing its chunks) and only fixes its metadata;
+  // `delete_extra` removes entries the snapshot does not have (ransom notes,
+  // renamed copies) from every directory restored whole.
+  bool skip_unchanged = false;
+  bool delete_extra = false;
   Progress* progress = nullptr;
   std::function<void(const std::string& path, const Error& e)> on_error;
 };
 
 struct RestoreResult {
   uint64_t files = 0, dirs = 0, bytes = 0;
+  uint64_t unchanged = 0, deleted = 0;  // with skip_unchanged / delete_extra
   uint64_t errors = 0;  // entries not restored or restored incompletely
 };
 
