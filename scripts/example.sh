@@ -63,3 +63,21 @@ echo "== kintsugi scrub --repair"
 "$K" scrub --repair
 echo "== kintsugi check --read-data (intact again)"
 "$K" check --read-data
+
+echo "== simulating a ransomware attack on the share (encryption, .locked renames, ransom notes)"
+build/kintsugi-gen --encrypt-attack 25 "$work/share"
+echo "== kintsugi backup (the nightly run after the attack: exit 8 and an alert)"
+set +e
+"$K" backup "$work/share" --tag nightly
+rc=$?
+set -e
+[ "$rc" -eq 8 ] || { echo "FAILED: backup exited $rc, expected 8 (suspicious)" >&2; exit 1; }
+echo "== kintsugi snapshots (the suspicious one is flagged, the last clean one held)"
+"$K" snapshots
+"$K" alerts
+# The held snapshot is the row just above its "held: automatic" line.
+clean=$("$K" snapshots | awk '/held: automatic/ {print prev; exit} {prev = $1}')
+[ -n "$clean" ] || { echo "FAILED: no held clean snapshot" >&2; exit 1; }
+echo "== kintsugi restore $clean over the damaged share, rewriting only what the attack changed"
+"$K" restore "$clean" --target / --include "$work/share" --overwrite changed --delete
+compare ""
