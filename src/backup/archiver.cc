@@ -441,8 +441,12 @@ Result<BackupResult> Archiver::Run() {
     std::optional<Id> parent = opts_.parent;
     if (!parent) {
       KS_ASSIGN(auto all, repo_.ListSnapshots());
+      // A suspicious snapshot is never the parent: the next backup compares
+      // with the last clean state again, so an attack keeps being reported
+      // until the share is restored (or --parent says otherwise).
       for (auto it = all.rbegin(); it != all.rend(); ++it)
-        if (it->second.hostname == snap.hostname && it->second.paths == snap.paths) {
+        if (it->second.hostname == snap.hostname && it->second.paths == snap.paths &&
+            !(it->second.verdict && it->second.verdict->suspicious)) {
           parent = it->first;
           break;
         }

@@ -1,6 +1,10 @@
 // Ransomware alerts: what a suspicious backup prints and runs, and the
 // `alerts` command that lists suspicious snapshots.
+#include <sys/wait.h>
+
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/commands.h"
 
@@ -38,7 +42,7 @@ void RaiseAlert(const Globals& g, Repository& repo, const Id& id, const Snapshot
   for (const auto& r : v.reasons) Warn("  - " + Describe(r));
   // Protect the last clean snapshot of the same source before anything
   // (retention, an attacker) can get at it.
-  std::optional<Id> clean;
+  std::optional<Id> clean, held_id;
   if (auto snaps = repo.ListSnapshots()) {
     for (const auto& [sid, other] : *snaps)
       if (sid != id && other.hostname == s.hostname && other.paths == s.paths &&
@@ -50,6 +54,7 @@ void RaiseAlert(const Globals& g, Repository& repo, const Id& id, const Snapshot
                                   "automatic: last clean snapshot before suspicious snapshot " +
                                       id.Short(),
                                   Clock().NowNs(), HostName());
+    if (held) held_id = clean;
     if (held)
       Warn("The last clean snapshot, " + clean->Short() + ", is now held. Restore it with: "
            "kintsugi restore " + clean->Short() + " --target DIR");
@@ -67,8 +72,14 @@ void RaiseAlert(const Globals& g, Repository& repo, const Id& id, const Snapshot
                   {"time", FormatTimeUtc(s.time_ns)},
                   {"repository", repo.backend().Location()},
                   {"verdict", VerdictJson(v)},
-                  {"held_snapshot", clean ? json(clean->Hex()) : json()}};
-  FILE* p = ::popen(command.c_str(), "w");
+                  {"held_snapshot", held_id ? json(held_id->Hex()) : json()}};
+  // The command needs no secrets, and its output must not mix with ours
+  // (stdout may be a --json summary): it writes to stderr. A command that
+  // exits without reading must not kill us with SIGPIPE.
+  ::unsetenv("KINTSUGI_PASSWORD");
+  ::signal(SIGPIPE, SIG_IGN);
+  std::string wrapped = "( " + command + " ) 1>&2";
+  FILE* p = ::popen(wrapped.c_str(), "w");
   if (!p) {
     Warn("warning: could not run the alert command");
     return;
@@ -76,7 +87,9 @@ void RaiseAlert(const Globals& g, Repository& repo, const Id& id, const Snapshot
   std::string text = payload.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   std::fwrite(text.data(), 1, text.size(), p);
   int rc = ::pclose(p);
-  if (rc != 0) Warn(fmt::format("warning: the alert command exited with status {}", rc));
+  if (rc != 0)
+    Warn(fmt::format("warning: the alert command failed (exit status {})",
+                     WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc)));
 }
 
 void RegisterAlerts(CLI::App& app, Globals& g) {

@@ -43,6 +43,7 @@ constexpr Signature kSignatures[] = {
     {"jp2", 0, "\x00\x00\x00\x0cjP  ", 8},
     {"gif", 0, "GIF8", 4},
     {"tif", 0, "II*\x00", 4}, {"tiff", 0, "II*\x00", 4},
+    {"tif", 0, "MM\x00*", 4}, {"tiff", 0, "MM\x00*", 4},
     {"dcm", 128, "DICM", 4},
     {"gz", 0, "\x1f\x8b", 2}, {"zst", 0, "\x28\xb5\x2f\xfd", 4},
     {"doc", 0, "\xd0\xcf\x11\xe0", 4}, {"xls", 0, "\xd0\xcf\x11\xe0", 4},
@@ -74,12 +75,14 @@ bool LooksLikeText(ByteSpan head) {
 MagicMatch CheckMagic(std::string_view name, ByteSpan head) {
   std::string ext = Extension(name);
   if (ext.empty()) return MagicMatch::kUnknown;
+  bool known = false;
   for (const auto& s : kSignatures) {
     if (ext != s.ext) continue;
-    if (head.size() < s.offset + s.len) return head.empty() ? MagicMatch::kUnknown : MagicMatch::kMismatch;
-    return std::memcmp(head.data() + s.offset, s.magic, s.len) == 0 ? MagicMatch::kMatch
-                                                                     : MagicMatch::kMismatch;
+    known = true;
+    if (head.size() >= s.offset + s.len && std::memcmp(head.data() + s.offset, s.magic, s.len) == 0)
+      return MagicMatch::kMatch;  // one of the format's signatures
   }
+  if (known) return head.empty() ? MagicMatch::kUnknown : MagicMatch::kMismatch;
   if (ext == "txt" || ext == "csv" || ext == "json" || ext == "xml" || ext == "html" ||
       ext == "log" || ext == "md")
     return LooksLikeText(head) ? MagicMatch::kMatch : MagicMatch::kMismatch;

@@ -88,9 +88,9 @@ Result<Snapshot> DecodeSnapshot(ByteSpan text) {
     if (j.contains("verdict")) {
       const json& v = j["verdict"];
       Verdict verdict;
-      std::string status = v.at("status").get<std::string>();
-      if (status != "clean" && status != "suspicious") return bad("verdict status");
-      verdict.suspicious = status == "suspicious";
+      // A status from a newer version is not an error; only "suspicious"
+      // raises the alarm here.
+      verdict.suspicious = v.at("status").get<std::string>() == "suspicious";
       verdict.score = v.value("score", 0.0);
       for (const auto& r : v.value("reasons", json::array()))
         verdict.reasons.push_back(VerdictReason{r.at("kind").get<std::string>(),
