@@ -67,7 +67,8 @@ Geometry DefaultGeometry(size_t locations) {
 
 struct ShardedBackend::Shards {
   Header h;
-  std::vector<Bytes> files;              // raw shard files ("" if missing)
+  std::vector<Bytes> files;              // raw shard files
+  std::vector<bool> exists;              // the file exists (perhaps empty)
   std::vector<bool> header_ok;           // per shard
   std::vector<std::vector<bool>> block_ok;  // [shard][row]
 };
@@ -132,9 +133,11 @@ Status ShardedBackend::Put(ObjectType t, const std::string& name, ByteSpan data)
   code->Encode(dptr.data(), pptr.data(), shard_bytes);
 
   auto tag = NameTag(t, name);
-  // Shards are written in parallel: each write ends with an fsync, and
-  // concurrent fsyncs share journal commits instead of queueing behind each
-  // other.
+  // Shards 1..n-1 are written in parallel (each write ends with an fsync,
+  // and concurrent fsyncs share journal commits); shard 0 goes last, once
+  // the others are durable. So an object whose write was interrupted lacks
+  // shard 0, which is how readers tell such leftovers from lost files
+  // (Verify's `incomplete`).
   std::vector<Status> results(static_cast<size_t>(n), Ok());
   auto write_shard = [&](int i) {
     const uint8_t* src = i < g.k ? dptr[size_t(i)] : pptr[size_t(i - g.k)];
@@ -143,8 +146,8 @@ Status ShardedBackend::Put(ObjectType t, const std::string& name, ByteSpan data)
   };
   std::vector<std::thread> writers;
   for (int i = 1; i < n; i++) writers.emplace_back(write_shard, i);
-  write_shard(0);
   for (auto& w : writers) w.join();
+  write_shard(0);
   int existed = 0, failed = 0;
   std::optional<Error> first_error;
   for (const auto& st : results) {
@@ -204,6 +207,18 @@ Result<Bytes> ShardedBackend::GetShard(ObjectType t, const std::string& name, in
   return r;
 }
 
+Result<Bytes> ShardedBackend::GetRows(ObjectType t, const std::string& name, int index,
+                                      uint64_t offset, uint64_t length) {
+  auto r = GetShard(t, name, index, offset, length);
+  if (r || r.error().kind() != ErrorKind::kCorrupt) return r;
+  // A truncated shard: its rows before the cut are still good. Read what
+  // is there; the caller treats missing rows as bad.
+  auto whole = GetShard(t, name, index, 0, 0);
+  if (!whole || whole->size() <= offset) return r;
+  size_t n = size_t(std::min<uint64_t>(length, whole->size() - offset));
+  return Bytes(whole->begin() + ptrdiff_t(offset), whole->begin() + ptrdiff_t(offset + n));
+}
+
 Result<ShardedBackend::Header> ShardedBackend::LoadHeader(ObjectType t, const std::string& name) {
   std::string key = std::string(ObjectTypeDir(t)) + "/" + name;
   {
@@ -247,7 +262,7 @@ Status ShardedBackend::RebuildRows(ObjectType t, const std::string& name, const 
   std::vector<Bytes> runs(static_cast<size_t>(n));
   for (int i = 0; i < n; i++) {
     if (i == want) continue;
-    auto b = GetShard(t, name, i, kHeaderSize + uint64_t(r0) * stride, uint64_t(r1 - r0) * stride);
+    auto b = GetRows(t, name, i, kHeaderSize + uint64_t(r0) * stride, uint64_t(r1 - r0) * stride);
     if (b) runs[size_t(i)] = std::move(*b);
   }
   auto code = Code(h.k, h.m);
@@ -257,7 +272,7 @@ Status ShardedBackend::RebuildRows(ObjectType t, const std::string& name, const 
     std::vector<bool> present(static_cast<size_t>(n), false);
     for (int i = 0; i < n; i++) {
       ptrs[size_t(i)] = rowbuf[size_t(i)].data();
-      if (i == want || runs[size_t(i)].empty()) continue;
+      if (i == want || runs[size_t(i)].size() < size_t(r - r0 + 1) * stride) continue;
       const uint8_t* b = runs[size_t(i)].data() + size_t(r - r0) * stride;
       if (GetU32(b + h.block) != BlockCrc(b, h.block, tag, i, r)) continue;
       std::memcpy(rowbuf[size_t(i)].data(), b, h.block);
@@ -292,10 +307,14 @@ Result<Bytes> ShardedBackend::Get(ObjectType t, const std::string& name, uint64_
     uint64_t within = pos % shard_bytes;
     uint64_t stop = std::min<uint64_t>(shard_bytes, within + (end - pos));
     uint32_t r0 = uint32_t(within / h.block), r1 = uint32_t((stop + h.block - 1) / h.block);
-    auto run = GetShard(t, name, j, kHeaderSize + uint64_t(r0) * stride, uint64_t(r1 - r0) * stride);
+    auto run = GetRows(t, name, j, kHeaderSize + uint64_t(r0) * stride, uint64_t(r1 - r0) * stride);
     rows_buf.assign(size_t(r1 - r0) * h.block, 0);
     std::vector<bool> bad(r1 - r0, !run);
     for (uint32_t r = r0; r < r1 && run; r++) {
+      if (run->size() < size_t(r - r0 + 1) * stride) {  // cut off: a truncated shard
+        bad[r - r0] = true;
+        continue;
+      }
       const uint8_t* b = run->data() + size_t(r - r0) * stride;
       if (GetU32(b + h.block) == BlockCrc(b, h.block, tag, j, r))
         std::memcpy(rows_buf.data() + size_t(r - r0) * h.block, b, h.block);
@@ -371,12 +390,14 @@ Result<ShardedBackend::Shards> ShardedBackend::LoadAll(ObjectType t, const std::
   Shards s;
   s.h = h;
   s.files.resize(size_t(n));
+  s.exists.assign(size_t(n), false);
   s.header_ok.assign(size_t(n), false);
   s.block_ok.assign(size_t(n), std::vector<bool>(h.rows, false));
   for (int i = 0; i < n; i++) {
     auto b = GetShard(t, name, i, 0, 0);
     if (!b) continue;
     s.files[size_t(i)] = std::move(*b);
+    s.exists[size_t(i)] = true;
     const Bytes& f = s.files[size_t(i)];
     if (f.size() >= kHeaderSize) {
       const uint8_t* p = f.data();
@@ -405,7 +426,7 @@ Result<ObjectHealth> ShardedBackend::Verify(ObjectType t, const std::string& nam
   int damaged = 0;
   for (int i = 0; i < n; i++) {
     size_t bad = size_t(std::count(s->block_ok[size_t(i)].begin(), s->block_ok[size_t(i)].end(), false));
-    if (s->files[size_t(i)].empty()) detail += " shard " + std::to_string(i) + " missing;";
+    if (!s->exists[size_t(i)]) detail += " shard " + std::to_string(i) + " missing;";
     else if (!s->header_ok[size_t(i)] || bad)
       detail += " shard " + std::to_string(i) + ": " + (s->header_ok[size_t(i)] ? "" : "bad header or length, ") +
                 std::to_string(bad) + " bad blocks;";
@@ -421,13 +442,17 @@ Result<ObjectHealth> ShardedBackend::Verify(ObjectType t, const std::string& nam
   int present = 0;
   bool present_intact = true;
   for (int i = 0; i < n; i++) {
-    if (s->files[size_t(i)].empty()) continue;
+    if (!s->exists[size_t(i)]) continue;
     present++;
     if (!s->header_ok[size_t(i)] ||
         std::count(s->block_ok[size_t(i)].begin(), s->block_ok[size_t(i)].end(), false) > 0)
       present_intact = false;
   }
-  health.incomplete = !health.recoverable && present_intact && present < s->h.k;
+  // Put writes shard 0 last: an unreadable object without shard 0 whose
+  // other files are all intact is what an interrupted write leaves. (If
+  // damage removed shard 0 and more than m others as whole files, it looks
+  // the same; see docs/design.md, 9.2.)
+  health.incomplete = !health.recoverable && present_intact && !s->exists[0];
   if (health.incomplete) {
     health.detail = "incomplete: " + std::to_string(present) + " of " + std::to_string(n) +
                     " shards exist, all intact (the leftover of an interrupted write)";

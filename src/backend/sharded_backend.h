@@ -78,6 +78,10 @@ class ShardedBackend : public Backend {
                               const uint8_t* payload);
   Result<Bytes> GetShard(ObjectType t, const std::string& name, int index, uint64_t offset,
                          uint64_t length);
+  // Like GetShard for a run of rows, but a truncated shard yields the rows
+  // it still has (possibly fewer bytes than asked).
+  Result<Bytes> GetRows(ObjectType t, const std::string& name, int index, uint64_t offset,
+                        uint64_t length);
   Result<Shards> LoadAll(ObjectType t, const std::string& name);
   // Rebuilds rows [r0, r1) of data shard `want` from the other shards.
   Status RebuildRows(ObjectType t, const std::string& name, const Header& h, int want,

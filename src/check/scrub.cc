@@ -24,6 +24,7 @@ Result<ScrubReport> RunScrub(Backend& backend, const ScrubOptions& o) {
     o.progress->total_final = true;
   }
   auto start = std::chrono::steady_clock::now();
+  double injected_sleep = 0;  // an injected sleep does not move the real clock
   for (const auto& [t, obj] : all) {
     std::string what = std::string(t == ObjectType::kConfig ? "config" : ObjectTypeDir(t)) + " " +
                        obj.name.substr(0, 8);
@@ -50,11 +51,17 @@ Result<ScrubReport> RunScrub(Backend& backend, const ScrubOptions& o) {
     // Rate limit: stay under the configured average, so a scrub can run
     // during the working day.
     if (o.max_bytes_per_second > 0) {
-      double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() +
+          injected_sleep;
       double due = double(rep.bytes) / o.max_bytes_per_second;
       if (due > elapsed) {
-        if (o.sleep) o.sleep(due - elapsed);
-        else std::this_thread::sleep_for(std::chrono::duration<double>(due - elapsed));
+        if (o.sleep) {
+          o.sleep(due - elapsed);
+          injected_sleep += due - elapsed;
+        } else {
+          std::this_thread::sleep_for(std::chrono::duration<double>(due - elapsed));
+        }
       }
     }
   }

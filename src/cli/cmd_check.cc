@@ -19,6 +19,7 @@ void RegisterCheck(CLI::App& app, Globals& g) {
   c->add_flag("--read-data", read_data, "read and verify every stored byte");
   c->add_option("--read-data-subset", subset, "read only a subset: N/T or P%");
   c->callback([&g] {
+    g.damaged_exit = kExitDamaged;
     auto r = Open(g, 1);
     CheckOptions o;
     o.read_data = read_data || !subset.empty();
@@ -94,6 +95,7 @@ void RegisterScrub(CLI::App& app, Globals& g) {
   c->add_option("--rate-limit", rate_mib, "read at most this many MiB/s (default: no limit)")
       ->check(CLI::PositiveNumber);
   c->callback([&g] {
+    g.damaged_exit = kExitDamaged;
     auto r = Open(g, 1);
     Progress progress;
     ScrubOptions o;

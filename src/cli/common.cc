@@ -128,6 +128,8 @@ OpenRepo Open(const Globals& g, int lock_mode) {
   }
   std::string pass = ReadPassphrase(g, false);
   auto repo = Repository::Open(std::move(*backend), pass);
+  if (!repo && repo.error().kind() == ErrorKind::kCorrupt)
+    throw ExitError{g.damaged_exit, repo.error().message()};
   if (!repo) Die(repo.error());
   OpenRepo out;
   out.repo = std::move(*repo);

@@ -33,6 +33,8 @@ struct Globals {
   bool quiet = false;
   int verbose = 0;
   bool json = false;
+  // Exit code for a repository too damaged to open (check and scrub: 6).
+  int damaged_exit = 1;
 };
 
 // Thrown only inside cli/ to unwind to main with an exit code; never crosses

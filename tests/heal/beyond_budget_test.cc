@@ -197,7 +197,7 @@ TEST_F(BeyondBudget, TwoShardsOfOnePackLost) {
   }
 
   // scrub --repair cannot repair it and makes nothing worse (its exit code:
-  // see DISABLED_ScrubReportsLostShardFilesOfAPack).
+  // see ScrubReportsLostShardFilesOfAPack).
   r = repo.Run({"scrub", "--repair"});
   EXPECT_NE(r.code, 5) << r.Describe();
   EXPECT_EQ(SyncToImage(base, damaged), std::vector<std::string>{}) << "scrub --repair changed the repository";
@@ -210,13 +210,13 @@ TEST_F(BeyondBudget, TwoShardsOfOnePackLost) {
   EXPECT_EQ(json_files, c.affected);
 }
 
-// BUG (see the report), since 8ad09ff: the same damage (shard 1 deleted,
+// Was a bug (fixed), since 8ad09ff: the same damage (shard 1 deleted,
 // shard 3 truncated to 0 bytes, which reads as missing) leaves 3 intact
 // shard files of 5, which Verify calls "incomplete ... the leftover of an
 // interrupted write", and scrub, which cannot see that the index refers to
 // the pack, reports it as a harmless leftover: "0 damaged", exit 0.
 // Expected: exit 6 (data that cannot be recovered), as check does.
-TEST_F(BeyondBudget, DISABLED_ScrubReportsLostShardFilesOfAPack) {
+TEST_F(BeyondBudget, ScrubReportsLostShardFilesOfAPack) {
   const BuiltRepo& b = *built_;
   PackChoice c = ChoosePack(b, *image_);
   ASSERT_TRUE(c.error.empty()) << c.error;
@@ -231,14 +231,14 @@ TEST_F(BeyondBudget, DISABLED_ScrubReportsLostShardFilesOfAPack) {
   EXPECT_EQ(r.code, 6) << r.Describe();
 }
 
-// BUG (see the report), since 8ad09ff: a snapshot object that loses 2 of
+// Was a bug (fixed), since 8ad09ff: a snapshot object that loses 2 of
 // its 5 shard files (4+1) is taken for the leftover of an interrupted write:
 // `snapshots` silently lists one snapshot fewer, `check --read-data` says
 // "no errors were found" (exit 0, ok: true, the snapshot only under
 // "leftovers") and `scrub` exits 0. A whole backup is gone and every tool
 // calls the repository healthy. Expected: check and scrub exit 6 and name
 // the snapshot.
-TEST_F(BeyondBudget, DISABLED_SnapshotLosingShardFilesIsReported) {
+TEST_F(BeyondBudget, SnapshotLosingShardFilesIsReported) {
   const BuiltRepo& b = *built_;
   std::string base = FreshCopy(b, "work");
   const std::string& id = b.snapshot_ids[0];

@@ -178,12 +178,12 @@ TEST_F(FiveLocations, ThreeDirectoriesLostRestoresNothingWrong) {
   EXPECT_EQ(cases, 10);
 }
 
-// BUG (see the report): in the same situation check --read-data and scrub
+// Was a bug (fixed): in the same situation check --read-data and scrub
 // exit 1 ("object config: block 0 has fewer than 3 intact shards"), the
 // generic fatal code, because the repository cannot even be opened. The
 // documented code for damage that cannot be repaired is 6 (README, "Exit
 // codes"; cmd_check.cc), and a lost config is exactly that.
-TEST_F(FiveLocations, DISABLED_ThreeDirectoriesLostCheckExits6) {
+TEST_F(FiveLocations, ThreeDirectoriesLostCheckExits6) {
   std::string base = LoseDirectories(0b10101, /*replace=*/true);
   CliRepo repo(built_->SpecAt(base), built_->password_file);
   RunResult r = repo.Run({"check", "--read-data"});

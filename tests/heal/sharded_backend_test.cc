@@ -503,13 +503,13 @@ TEST(ShardedBackend, TruncatedShardKeepsItsIntactRowsForRepair) {
   EXPECT_EQ(*got, data);
 }
 
-// BUG (see the report): the same damage, read before any repair. Get reads a
+// Was a bug (fixed): the same damage, read before any repair. Get reads a
 // run of rows per shard with one ranged read; the truncated shard makes that
 // read fail as a whole, so its intact rows 0..9 are treated as missing too,
 // row 3 is left with 3 of 6 blocks, and Get fails with kCorrupt although
 // Verify (above) calls the object recoverable and check/scrub call it
 // repairable (exit 5).
-TEST(ShardedBackend, DISABLED_TruncatedShardKeepsItsIntactRowsForReads) {
+TEST(ShardedBackend, TruncatedShardKeepsItsIntactRowsForReads) {
   MemRig rig(1, {4, 2});
   Bytes data = RandomData(31, 300 * 1024 + 5);
   ASSERT_TRUE(rig.sb->Put(kPack, "obj", data));

@@ -292,13 +292,13 @@ TEST_F(SingleLocation, TruncatedShardPlusScatteredDamageIsRepaired) {
   EXPECT_TRUE(diffs.empty()) << FormatDiff(diffs);
 }
 
-// BUG (see the report): the same damage before repair. Reads get each
+// Was a bug (fixed): the same damage before repair. Reads get each
 // shard's rows with one ranged read, which fails as a whole on the
 // truncated shard, so its intact row cut-1 is thrown away with the missing
 // rows and that row is left with 7 of 10 blocks: restore fails and check
 // --read-data (which reads each pack whole) reports the pack as lost
 // (exit 6), although Verify, scrub and repair all see it as repairable.
-TEST_F(SingleLocation, DISABLED_TruncatedShardPlusScatteredDamageReads) {
+TEST_F(SingleLocation, TruncatedShardPlusScatteredDamageReads) {
   std::string base = FreshCopy("trunc");
   std::string what = PrepareTruncationCase(base, *image_);
   auto errs = VerifyHealCycle(base, true);
