@@ -69,7 +69,10 @@ done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer"
 [[ $seed =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time (GNU time) is required"
+# The runs happen in other directories: make the binaries' paths absolute.
+kintsugi_bin=$(realpath -m "$kintsugi_bin")
 [[ -z $gen_bin ]] && gen_bin="$(dirname "$kintsugi_bin")/kintsugi-gen"
+gen_bin=$(realpath -m "$gen_bin")
 [[ -x $gen_bin ]] || die "kintsugi-gen not found at $gen_bin (build target kintsugi-gen, or pass --gen)"
 if [[ -n $csv_file ]]; then
   : >"$csv_file" || die "cannot write $csv_file"

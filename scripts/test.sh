@@ -27,6 +27,6 @@ bash fuzz/run_all.sh 20
 
 if [ -f bench/compare.sh ]; then
   echo "== benchmark script smoke run (small corpus, no speed assertions)"
-  bash bench/compare.sh --size 24M --runs 1 --kintsugi build/kintsugi
+  bash bench/compare.sh --size 24M --runs 1 --kintsugi "$PWD/build/kintsugi"
 fi
 echo "== all tests passed"
