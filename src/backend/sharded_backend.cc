@@ -451,7 +451,8 @@ Result<ObjectHealth> ShardedBackend::Verify(ObjectType t, const std::string& nam
   // Put writes shard 0 last: an unreadable object without shard 0 whose
   // other files are all intact is what an interrupted write leaves. (If
   // damage removed shard 0 and more than m others as whole files, it looks
-  // the same; see docs/design.md, 9.2.)
+  // the same; see docs/design.md, 9.2.) A readable one is reported as
+  // repairable, whatever the cause: `scrub --repair` completes it.
   health.incomplete = !health.recoverable && present_intact && !s->exists[0];
   if (health.incomplete) {
     health.detail = "incomplete: " + std::to_string(present) + " of " + std::to_string(n) +

@@ -212,17 +212,17 @@ Result<CheckReport> Checker::Run() {
         if (h.intact) continue;
         std::string what = std::string(t == ObjectType::kConfig ? "config" : ObjectTypeDir(t)) +
                            " " + obj.name.substr(0, 8);
-        if (h.recoverable) report_.repairable.push_back({what, h.detail});
-        else if (h.incomplete && t != ObjectType::kConfig && t != ObjectType::kKey &&
-                 (t != ObjectType::kPack || !indexed_packs_.count(obj.name)))
-          // A killed backup's last write: nothing refers to it (a snapshot
-          // is the root, an index table's blobs are checked above through
-          // the snapshots that use them).
-          report_.leftovers.push_back({what, h.detail});
-        else if (t == ObjectType::kPack && !indexed_packs_.count(obj.name))
+        if (t == ObjectType::kPack && !indexed_packs_.count(obj.name))
           // Shards of a pack that no index refers to: the leftover of a
           // backup killed while storing it. Nothing refers to its data.
           report_.leftovers.push_back({what, h.detail});
+        else if (h.incomplete && t != ObjectType::kConfig && t != ObjectType::kKey)
+          // An unreadable object whose write was interrupted (shard 0,
+          // written last, is absent; everything else intact): nothing
+          // refers to it (a snapshot is the root; an index table's blobs
+          // are checked above through the snapshots that use them).
+          report_.leftovers.push_back({what, h.detail});
+        else if (h.recoverable) report_.repairable.push_back({what, h.detail});
         else Problem(what, h.detail);
       }
     }
