@@ -23,7 +23,7 @@ namespace ks {
 
 class BlobSaver {
  public:
-  explicit BlobSaver(Repository& repo, int uploaders = 2);
+  explicit BlobSaver(Repository& repo, int uploaders = 1);
   ~BlobSaver();
 
   // Stores `plain` as blob `id` unless it is already stored. Returns true if
