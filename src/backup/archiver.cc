@@ -254,17 +254,20 @@ void Archiver::ScanDir(const std::shared_ptr<DirCtx>& dir, const std::string& pa
     ReportError(path, names.error());
     return;
   }
+  // The entries that belong in the snapshot, excludes applied once.
+  std::vector<std::string> kept;
+  kept.reserve(names->size());
+  for (const auto& name : *names)
+    if (!IsExcluded(opts_.excludes, path == "/" ? "/" + name : path + "/" + name))
+      kept.push_back(name);
   if (parent_nodes) {
-    std::vector<std::string> before, now;
+    std::vector<std::string> before;
     for (const Node& n : *parent_nodes) before.push_back(n.name);
-    for (const auto& name : *names)
-      if (!IsExcluded(opts_.excludes, path == "/" ? "/" + name : path + "/" + name)) now.push_back(name);
-    judge_.Directory(path, before, now);
+    judge_.Directory(path, before, kept);
   }
-  for (const auto& name : *names) {
+  for (const auto& name : kept) {
     if (Failed()) return;
     std::string full = path == "/" ? "/" + name : path + "/" + name;
-    if (IsExcluded(opts_.excludes, full)) continue;
     auto meta = ReadNodeMetadata(full, name);
     if (!meta) {
       ReportError(full, meta.error());
