@@ -17,13 +17,17 @@
 
 namespace ks {
 
-enum class ObjectType { kConfig, kKey, kSnapshot, kIndex, kPack, kLock, kHold };
+enum class ObjectType { kConfig, kKey, kSnapshot, kIndex, kPack, kLock, kHold, kPrune };
 
 const char* ObjectTypeDir(ObjectType t);
 
 struct ObjectInfo {
   std::string name;
   uint64_t size = 0;
+  // When the storage recorded the object (ns since the epoch, UTC; 0 if the
+  // location cannot say). Retention trusts this, never a client's clock:
+  // on S3 it is the server's Last-Modified, on a directory the file's mtime.
+  int64_t mtime_ns = 0;
 };
 
 // What Verify found out about one stored object.

@@ -69,6 +69,7 @@ const char* ObjectTypeDir(ObjectType t) {
     case ObjectType::kPack: return "data";
     case ObjectType::kLock: return "locks";
     case ObjectType::kHold: return "holds";
+    case ObjectType::kPrune: return "prune";
   }
   return "unknown";
 }
@@ -88,7 +89,8 @@ std::string LocalBackend::PathOf(ObjectType t, const std::string& name) const {
 Status LocalBackend::CreateLayout() {
   KS_TRY(MkdirP(root_));
   for (ObjectType t : {ObjectType::kKey, ObjectType::kSnapshot, ObjectType::kIndex,
-                       ObjectType::kPack, ObjectType::kLock, ObjectType::kHold})
+                       ObjectType::kPack, ObjectType::kLock, ObjectType::kHold,
+                       ObjectType::kPrune})
     KS_TRY(MkdirP(root_ + "/" + ObjectTypeDir(t)));
   for (int i = 0; i < 256; i++) KS_TRY(MkdirP(DirOf(ObjectType::kPack, HexEncode(Bytes{uint8_t(i)}))));
   // New directory entries are durable only once their parent is synced.
@@ -192,11 +194,15 @@ Result<Bytes> LocalBackend::Get(ObjectType t, const std::string& name, uint64_t 
   return out;
 }
 
+static int64_t MtimeNs(const struct stat& st) {
+  return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
 Result<ObjectInfo> LocalBackend::Stat(ObjectType t, const std::string& name) {
   struct stat st;
   std::string path = PathOf(t, name);
   if (::stat(path.c_str(), &st) != 0) return Fail(ErrnoError(errno, "stat " + path));
-  return ObjectInfo{name, uint64_t(st.st_size)};
+  return ObjectInfo{name, uint64_t(st.st_size), MtimeNs(st)};
 }
 
 static Status ListDir(const std::string& dir, std::vector<ObjectInfo>& out) {
@@ -211,7 +217,7 @@ static Status ListDir(const std::string& dir, std::vector<ObjectInfo>& out) {
     struct stat st;
     if (::fstatat(dirfd(d), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
       continue;
-    out.push_back({n, uint64_t(st.st_size)});
+    out.push_back({n, uint64_t(st.st_size), MtimeNs(st)});
   }
   ::closedir(d);
   return Ok();

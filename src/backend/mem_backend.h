@@ -20,10 +20,21 @@ class MemBackend : public Backend {
 
   // Direct access for fault injection in tests.
   Bytes* Find(ObjectType t, const std::string& name);
+  // The time recorded for objects stored from now on (the "server clock"
+  // that retention trusts); tests move it to simulate days passing.
+  void SetRecordedTime(int64_t ns) {
+    std::lock_guard l(mu_);
+    now_ns_ = ns;
+  }
 
  private:
+  struct Stored {
+    Bytes bytes;
+    int64_t mtime_ns = 0;
+  };
   std::mutex mu_;
-  std::map<std::pair<ObjectType, std::string>, Bytes> objects_;
+  int64_t now_ns_ = 0;
+  std::map<std::pair<ObjectType, std::string>, Stored> objects_;
 };
 
 }  // namespace ks

@@ -339,13 +339,25 @@ Result<Bytes> ShardedBackend::Get(ObjectType t, const std::string& name, uint64_
   return out;
 }
 
+// The recorded time of an object is the earliest of its shards' times: a
+// repair rewrites shards later, never earlier, so the minimum is when the
+// object was first stored.
+static void NoteShardTime(int64_t& earliest, int64_t t) {
+  if (t > 0 && (earliest == 0 || t < earliest)) earliest = t;
+}
+
 Result<ObjectInfo> ShardedBackend::Stat(ObjectType t, const std::string& name) {
   KS_ASSIGN(Header h, LoadHeader(t, name));
-  return ObjectInfo{name, h.length};
+  ObjectInfo info{name, h.length, 0};
+  for (int i = 0; i < h.k + h.m; i++) {
+    auto s = locations_[PlaceOf(t, name, i)]->Stat(t, ShardName(name, i));
+    if (s) NoteShardTime(info.mtime_ns, s->mtime_ns);
+  }
+  return info;
 }
 
 Result<std::vector<ObjectInfo>> ShardedBackend::List(ObjectType t) {
-  std::map<std::string, bool> names;
+  std::map<std::string, int64_t> names;  // object name -> recorded time
   for (auto& l : locations_) {
     auto list = l->List(t);
     if (!list) {
@@ -356,13 +368,13 @@ Result<std::vector<ObjectInfo>> ShardedBackend::List(ObjectType t) {
     for (const auto& o : *list) {
       size_t dot = o.name.rfind('.');
       if (dot == std::string::npos || dot + 1 >= o.name.size()) continue;
-      names[o.name.substr(0, dot)] = true;
+      NoteShardTime(names[o.name.substr(0, dot)], o.mtime_ns);
     }
   }
   std::vector<ObjectInfo> out;
-  for (const auto& [name, _] : names) {
+  for (const auto& [name, mtime] : names) {
     auto h = LoadHeader(t, name);
-    out.push_back({name, h ? h->length : 0});
+    out.push_back({name, h ? h->length : 0, mtime});
   }
   return out;
 }

@@ -17,6 +17,7 @@
 #include "detect/features.h"
 #include "detect/verdict.h"
 #include "format/tree.h"
+#include "prune/marks.h"
 #include "fs/metadata.h"
 #include "fs/unique_fd.h"
 #include "util/queue.h"
@@ -219,7 +220,7 @@ void Archiver::ScanEntry(const std::shared_ptr<DirCtx>& dir, const std::string& 
       pn->inode == meta.inode) {
     bool all_present = true;
     for (const Id& id : pn->content) {
-      auto e = repo_.index().Lookup(id);
+      auto e = repo_.index().LookupForDedup(id);
       if (!e || !*e) {
         all_present = false;
         break;
@@ -519,6 +520,9 @@ bool IsExcluded(const std::vector<std::string>& patterns, const std::string& pat
 }
 
 Result<BackupResult> RunBackup(Repository& repo, const Clock& clock, const BackupOptions& opts) {
+  // After the caller's lock, before any lookup: packs a prune has marked
+  // must not gain new references (docs/design.md, "Prune").
+  KS_TRY(ExcludeMarkedPacks(repo));
   Archiver a(repo, clock, opts);
   return a.Run();
 }

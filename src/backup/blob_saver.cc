@@ -39,7 +39,7 @@ Result<bool> BlobSaver::Save(BlobType type, const Id& id, ByteSpan plain) {
     std::lock_guard l(known_mu_);
     if (known_.count(id)) return false;
   }
-  KS_ASSIGN(auto existing, repo_.index().Lookup(id));
+  KS_ASSIGN(auto existing, repo_.index().LookupForDedup(id));
   if (existing) return false;
   {
     std::lock_guard l(known_mu_);

@@ -203,7 +203,7 @@ Result<CheckReport> Checker::Run() {
   if (o_.read_data) {
     // Every shard of every object: the envelope's own checksums.
     for (ObjectType t : {ObjectType::kConfig, ObjectType::kKey, ObjectType::kSnapshot,
-                         ObjectType::kHold, ObjectType::kIndex, ObjectType::kPack}) {
+                         ObjectType::kHold, ObjectType::kPrune, ObjectType::kIndex, ObjectType::kPack}) {
       KS_ASSIGN(auto objects, repo_.backend().List(t));
       for (const auto& obj : objects) {
         if (t == ObjectType::kPack && o_.subset_t + o_.subset_fraction > 0 && !read_packs_.count(obj.name))

@@ -10,7 +10,7 @@ Result<ScrubReport> RunScrub(Backend& backend, const ScrubOptions& o) {
   // A replaced disk arrives empty: give it the directory layout first.
   if (o.repair) KS_TRY(backend.Create());
   const ObjectType kTypes[] = {ObjectType::kConfig, ObjectType::kKey, ObjectType::kSnapshot,
-                               ObjectType::kHold,   ObjectType::kIndex, ObjectType::kPack};
+                               ObjectType::kHold,   ObjectType::kPrune, ObjectType::kIndex, ObjectType::kPack};
   std::vector<std::pair<ObjectType, ObjectInfo>> all;
   for (ObjectType t : kTypes) {
     KS_ASSIGN(auto list, backend.List(t));

@@ -26,7 +26,7 @@ void RegisterBackup(CLI::App& app, Globals& g) {
                 "run this shell command when the backup looks like ransomware; it gets the "
                 "verdict as JSON on stdin (env KINTSUGI_ALERT_COMMAND)");
   c->callback([&g] {
-    auto r = Open(g, 1);
+    auto r = Open(g, 1, "backup");
     BackupOptions o;
     o.paths = paths;
     o.tags = tags;

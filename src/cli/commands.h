@@ -26,6 +26,7 @@ void RegisterScrub(CLI::App& app, Globals& g);
 void RegisterUnlock(CLI::App& app, Globals& g);
 void RegisterAlerts(CLI::App& app, Globals& g);
 void RegisterHolds(CLI::App& app, Globals& g);
+void RegisterForget(CLI::App& app, Globals& g);  // forget, prune
 
 // The verdict of a snapshot as JSON (snapshots --json, backup --json, the
 // alert command's stdin).

@@ -114,7 +114,7 @@ std::string ReadNewPassphrase(const std::string& new_password_file) {
   return a;
 }
 
-OpenRepo Open(const Globals& g, int lock_mode) {
+OpenRepo Open(const Globals& g, int lock_mode, const std::string& purpose, bool sole) {
   if (g.repo.empty())
     Usage("no repository given: use -r/--repo or KINTSUGI_REPOSITORY");
   auto backend = OpenBackend(g.repo);
@@ -134,7 +134,8 @@ OpenRepo Open(const Globals& g, int lock_mode) {
   OpenRepo out;
   out.repo = std::move(*repo);
   if (lock_mode) {
-    auto lock = RepoLock::Acquire(out.repo->backend(), out.repo->keys(), Clock(), lock_mode == 2);
+    auto lock = RepoLock::Acquire(out.repo->backend(), out.repo->keys(), Clock(), lock_mode == 2,
+                                  purpose, sole);
     if (!lock) Die(lock.error());
     out.lock = std::move(*lock);
   }

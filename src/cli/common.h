@@ -57,7 +57,9 @@ struct OpenRepo {
 };
 // Opens the repository and takes a lock (none if lock_mode is 0, shared 1,
 // exclusive 2). Dies with the right exit code on failure.
-OpenRepo Open(const Globals& g, int lock_mode);
+// `purpose` names the work in the lock ("backup", "prune"); with `sole`,
+// another live lock of the same purpose fails with exit code 11.
+OpenRepo Open(const Globals& g, int lock_mode, const std::string& purpose = "", bool sole = false);
 
 std::string HostName();
 std::string UserName();

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   RegisterUnlock(app, g);
   RegisterAlerts(app, g);
   RegisterHolds(app, g);
+  RegisterForget(app, g);
 
   try {
     app.parse(argc, argv);

@@ -211,11 +211,32 @@ std::optional<size_t> FindIndexRecord(ByteSpan plain, const Id& id) {
 Result<std::vector<IndexEntry>> ReadIndexBlock(const Aead& aead, const IndexFooter& footer,
                                                size_t i, ByteSpan sealed) {
   KS_ASSIGN(Bytes plain, OpenIndexBlock(aead, footer, i, sealed));
+  if (plain.size() != uint64_t(footer.blocks[i].count) * kIndexEntrySize)
+    return Fail(ErrorKind::kCorrupt, "index block holds a different number of records than its footer says");
   std::vector<IndexEntry> out;
   out.reserve(footer.blocks[i].count);
   for (size_t r = 0; r < footer.blocks[i].count; r++) {
     KS_ASSIGN(IndexEntry e, DecodeIndexRecord(footer, plain.data() + r * kIndexEntrySize));
     out.push_back(e);
+  }
+  return out;
+}
+
+Result<std::vector<IndexEntry>> DecodeIndexTable(const RepoKeys& keys, ByteSpan table) {
+  if (table.size() < kIndexPrefixSize + 4 + kAeadTagSize)
+    return Fail(ErrorKind::kCorrupt, "index table is truncated");
+  KS_ASSIGN(Aead aead, IndexAead(keys, table));
+  uint32_t flen = GetU32(table.data() + table.size() - 4);
+  if (flen > table.size() - kIndexPrefixSize - 4)
+    return Fail(ErrorKind::kCorrupt, "index table has a bad footer length");
+  KS_ASSIGN(IndexFooter footer, ReadIndexFooter(aead, table.subspan(table.size() - 4 - flen, flen)));
+  std::vector<IndexEntry> out;
+  for (size_t i = 0; i < footer.blocks.size(); i++) {
+    const auto& b = footer.blocks[i];
+    if (b.offset > table.size() || b.length > table.size() - b.offset)
+      return Fail(ErrorKind::kCorrupt, "index table block lies outside the table");
+    KS_ASSIGN(auto entries, ReadIndexBlock(aead, footer, i, table.subspan(b.offset, b.length)));
+    out.insert(out.end(), entries.begin(), entries.end());
   }
   return out;
 }

@@ -83,4 +83,8 @@ Result<IndexEntry> DecodeIndexRecord(const IndexFooter& footer, const uint8_t* r
 Result<std::vector<IndexEntry>> ReadIndexBlock(const Aead& aead, const IndexFooter& footer,
                                                size_t i, ByteSpan sealed_block);
 
+// Every entry of a whole table (prune rewrites tables entry by entry).
+// Fails with kCorrupt on any damage: a table is rewritten whole or not at all.
+Result<std::vector<IndexEntry>> DecodeIndexTable(const RepoKeys& keys, ByteSpan table);
+
 }  // namespace ks

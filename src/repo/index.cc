@@ -18,7 +18,7 @@ Status Index::LoadTable(const std::string& name) {
   auto footer = ReadIndexFooter(aead, sealed);
   if (!footer) return Fail(footer.error().With("index table " + name));
   std::lock_guard l(mu_);
-  tables_.push_back(std::make_shared<Table>(Table{name, aead, std::move(*footer)}));
+  tables_.push_back(std::make_shared<Table>(name, aead, std::move(*footer)));
   known_[name] = true;
   return Ok();
 }
@@ -62,7 +62,7 @@ Status Index::AddTable(const std::string& name, ByteSpan bytes) {
   if (!footer) return Fail(footer.error());
   std::lock_guard l(mu_);
   if (known_.count(name)) return Ok();
-  tables_.push_back(std::make_shared<Table>(Table{name, aead, std::move(*footer)}));
+  tables_.push_back(std::make_shared<Table>(name, aead, std::move(*footer)));
   known_[name] = true;
   return Ok();
 }
@@ -83,6 +83,20 @@ std::vector<std::string> Index::table_names() const {
   std::lock_guard l(mu_);
   std::vector<std::string> out;
   for (const auto& t : tables_) out.push_back(t->name);
+  return out;
+}
+
+std::vector<std::string> Index::TablesReferencing(const PackSet& packs) const {
+  std::lock_guard l(mu_);
+  std::vector<std::string> out;
+  for (const auto& t : tables_) {
+    if (t->gone) continue;
+    for (const Id& p : t->footer.packs)
+      if (packs.count(p)) {
+        out.push_back(t->name);
+        break;
+      }
+  }
   return out;
 }
 
@@ -121,7 +135,29 @@ Result<std::shared_ptr<const Bytes>> Index::Block(size_t ti, size_t bi) {
   return block;
 }
 
-Result<std::optional<IndexEntry>> Index::Lookup(const Id& id) {
+Result<std::optional<IndexEntry>> Index::Lookup(const Id& id) { return Find(id, nullptr); }
+
+Result<std::optional<IndexEntry>> Index::LookupForDedup(const Id& id) {
+  std::shared_ptr<const PackSet> exclude;
+  {
+    std::lock_guard l(mu_);
+    exclude = dedup_exclusions_;
+  }
+  return Find(id, exclude && !exclude->empty() ? exclude.get() : nullptr);
+}
+
+Result<std::optional<IndexEntry>> Index::Find(const Id& id, const PackSet* exclude) {
+  bool vanished = false;
+  auto e = FindOnce(id, exclude, vanished);
+  if (e || !vanished) return e;
+  // Prune writes a table's replacement before it removes the table: the
+  // entry is in a table this process has not loaded yet.
+  KS_TRY(Refresh());
+  vanished = false;
+  return FindOnce(id, exclude, vanished);
+}
+
+std::optional<IndexEntry> Index::FindOnce(const Id& id, const PackSet* exclude, bool& vanished) {
   std::vector<std::shared_ptr<Table>> tables;
   {
     std::lock_guard l(mu_);
@@ -130,6 +166,7 @@ Result<std::optional<IndexEntry>> Index::Lookup(const Id& id) {
   // Tables added by this process (AddTable) come last and are searched
   // first: a running backup mostly finds its own recent blobs.
   for (size_t ti = tables.size(); ti-- > 0;) {
+    if (tables[ti]->gone) continue;
     const IndexFooter& f = tables[ti]->footer;
     if (!f.filter.MayContain(id)) continue;
     auto it = std::upper_bound(f.blocks.begin(), f.blocks.end(), id,
@@ -137,6 +174,11 @@ Result<std::optional<IndexEntry>> Index::Lookup(const Id& id) {
     if (it == f.blocks.begin()) continue;
     size_t bi = size_t(it - f.blocks.begin()) - 1;
     auto block = Block(ti, bi);
+    if (!block && block.error().kind() == ErrorKind::kNotFound) {
+      tables[ti]->gone = true;  // removed by prune after it wrote a replacement
+      vanished = true;
+      continue;
+    }
     if (!block) {
       // A damaged block only hides its entries: the caller then treats those
       // blobs as absent (backup stores them again; check reports them).
@@ -150,9 +192,10 @@ Result<std::optional<IndexEntry>> Index::Lookup(const Id& id) {
       NoteDamaged(e.error().With("index table " + tables[ti]->name).message());
       continue;
     }
-    return std::optional<IndexEntry>(*e);
+    if (exclude && exclude->count(e->pack)) continue;
+    return *e;
   }
-  return std::optional<IndexEntry>();
+  return std::nullopt;
 }
 
 Status Index::ForEach(const std::function<Status(const IndexEntry&)>& fn) {

@@ -6,18 +6,22 @@
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
+#include <atomic>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "backend/backend.h"
 #include "format/index_table.h"
 
 namespace ks {
+
+using PackSet = std::unordered_set<Id, IdHash>;
 
 class Index {
  public:
@@ -35,8 +39,19 @@ class Index {
     return damaged_tables_;
   }
 
-  // Finds a blob. nullopt if absent; an error if a table could not be read.
+  // Finds a blob. nullopt if absent. A table removed meanwhile (prune
+  // replaced it) makes the index look for tables written since, once.
   Result<std::optional<IndexEntry>> Lookup(const Id& id);
+
+  // Packs a backup must not deduplicate against: prune marked them for
+  // deletion (docs/design.md, "Prune"). Reads still find their blobs.
+  void SetDedupExclusions(std::shared_ptr<const PackSet> packs) {
+    std::lock_guard l(mu_);
+    dedup_exclusions_ = std::move(packs);
+  }
+  // Like Lookup, but skips entries in excluded packs: the blob counts as
+  // absent unless another pack holds it.
+  Result<std::optional<IndexEntry>> LookupForDedup(const Id& id);
 
   // Registers a table this process just stored, without reading it back.
   Status AddTable(const std::string& name, ByteSpan table_bytes);
@@ -44,6 +59,9 @@ class Index {
   size_t table_count() const;
   uint64_t entry_count() const;
   std::vector<std::string> table_names() const;
+  // Names of the loaded tables that list any of `packs` (prune rewrites
+  // exactly those).
+  std::vector<std::string> TablesReferencing(const PackSet& packs) const;
 
   // Streams every entry of every table (check, stats). Block by block: memory
   // stays bounded.
@@ -51,10 +69,16 @@ class Index {
 
  private:
   struct Table {
+    Table(std::string n, Aead a, IndexFooter f)
+        : name(std::move(n)), aead(std::move(a)), footer(std::move(f)) {}
     std::string name;
     Aead aead;
     IndexFooter footer;
+    std::atomic<bool> gone{false};  // removed from the repository meanwhile
   };
+  Result<std::optional<IndexEntry>> Find(const Id& id, const PackSet* exclude);
+  // One pass over the tables; sets `vanished` if a table was gone.
+  std::optional<IndexEntry> FindOnce(const Id& id, const PackSet* exclude, bool& vanished);
   // A decrypted block (raw records), cached: a lookup decodes only the
   // record it finds.
   Result<std::shared_ptr<const Bytes>> Block(size_t table, size_t block);
@@ -68,6 +92,7 @@ class Index {
   std::unordered_map<std::string, bool> known_;
   std::vector<std::string> damaged_;
   std::vector<std::string> damaged_tables_;
+  std::shared_ptr<const PackSet> dedup_exclusions_;
 
   // LRU cache of decrypted blocks, keyed by (table, block).
   using Key = std::pair<size_t, size_t>;

@@ -24,10 +24,14 @@ std::string HostName() {
 }  // namespace
 
 Status RepoLock::Write() {
-  json j = {{"time_ns", clock_.NowNs()},
+  int64_t now = clock_.NowNs();
+  if (created_ns_ == 0) created_ns_ = now;
+  json j = {{"time_ns", now},
+            {"created_ns", created_ns_},
             {"host", HostName()},
             {"pid", int64_t(getpid())},
-            {"exclusive", exclusive_}};
+            {"exclusive", exclusive_},
+            {"purpose", purpose_}};
   Bytes sealed = SealObject(keys_, "lock", AsBytes(j.dump()));
   std::string name = Sha256(sealed).Hex();
   KS_TRY(backend_.Put(ObjectType::kLock, name, sealed));
@@ -37,13 +41,6 @@ Status RepoLock::Write() {
 }
 
 namespace {
-
-struct LockInfo {
-  int64_t time_ns = 0;
-  std::string host;
-  int64_t pid = 0;
-  bool exclusive = false;
-};
 
 // nullopt if the object is not a readable lock (removed meanwhile, damaged,
 // or written with another key): such objects never block anyone.
@@ -55,8 +52,15 @@ std::optional<LockInfo> ReadLock(Backend& backend, const RepoKeys& keys, const s
   json j = json::parse(plain->begin(), plain->end(), nullptr, false);
   if (!j.is_object()) return std::nullopt;
   try {
-    return LockInfo{j.value("time_ns", int64_t{0}), j.value("host", std::string()),
-                    j.value("pid", int64_t{0}), j.value("exclusive", false)};
+    LockInfo l;
+    l.name = name;
+    l.time_ns = j.value("time_ns", int64_t{0});
+    l.created_ns = j.value("created_ns", l.time_ns);
+    l.host = j.value("host", std::string());
+    l.pid = j.value("pid", int64_t{0});
+    l.exclusive = j.value("exclusive", false);
+    l.purpose = j.value("purpose", std::string());
+    return l;
   } catch (const json::exception&) {
     return std::nullopt;
   }
@@ -74,8 +78,9 @@ bool IsStale(const LockInfo& l, const Clock& clock) {
 }  // namespace
 
 Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Backend& backend, const RepoKeys& keys,
-                                                    const Clock& clock, bool exclusive) {
-  std::unique_ptr<RepoLock> lock(new RepoLock(backend, keys, clock, exclusive));
+                                                    const Clock& clock, bool exclusive,
+                                                    const std::string& purpose, bool sole) {
+  std::unique_ptr<RepoLock> lock(new RepoLock(backend, keys, clock, exclusive, purpose));
   KS_TRY(lock->Write());
   // Check after writing, so two processes racing both see each other's lock.
   KS_ASSIGN(auto list, backend.List(ObjectType::kLock));
@@ -83,6 +88,11 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Backend& backend, const Repo
     if (o.name == lock->name_) continue;
     auto other = ReadLock(backend, keys, o.name);
     if (!other || IsStale(*other, clock)) continue;
+    if (sole && other->purpose == purpose)
+      return Fail(ErrorKind::kLocked, "another " + purpose + " is running on " + other->host +
+                                          " pid " + std::to_string(other->pid) +
+                                          "; wait for it to finish, or if that process is "
+                                          "gone, run 'kintsugi unlock'");
     if (exclusive || other->exclusive)
       return Fail(ErrorKind::kLocked,
                   "repository is locked by " + other->host + " pid " + std::to_string(other->pid) +
@@ -103,6 +113,17 @@ Result<size_t> RemoveStaleLocks(Backend& backend, const RepoKeys& keys, const Cl
     if (backend.Remove(ObjectType::kLock, o.name)) removed++;
   }
   return removed;
+}
+
+Result<std::vector<LockInfo>> ListLiveLocks(Backend& backend, const RepoKeys& keys,
+                                            const Clock& clock) {
+  KS_ASSIGN(auto list, backend.List(ObjectType::kLock));
+  std::vector<LockInfo> out;
+  for (const auto& o : list) {
+    auto info = ReadLock(backend, keys, o.name);
+    if (info && !IsStale(*info, clock)) out.push_back(std::move(*info));
+  }
+  return out;
 }
 
 void RepoLock::RefreshLoop() {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "backend/backend.h"
 #include "crypto/master_key.h"
@@ -18,16 +19,35 @@
 
 namespace ks {
 
+// What a lock says about its holder.
+struct LockInfo {
+  std::string name;     // of the lock object
+  int64_t time_ns = 0;  // last refresh, holder's clock
+  int64_t created_ns = 0;  // when the holder first took it (older locks: time_ns)
+  std::string host;
+  int64_t pid = 0;
+  bool exclusive = false;
+  std::string purpose;  // "backup", "prune", ... ("" in older locks)
+};
+
 class RepoLock {
  public:
-  // kLocked (exit code 11) if a conflicting live lock exists.
+  // kLocked (exit code 11) if a conflicting live lock exists: any live lock
+  // for an exclusive one, an exclusive lock for a shared one, and another
+  // live lock of the same `purpose` when `sole` (two prunes never overlap,
+  // yet neither blocks backups).
   static Result<std::unique_ptr<RepoLock>> Acquire(Backend& backend, const RepoKeys& keys,
-                                                   const Clock& clock, bool exclusive);
+                                                   const Clock& clock, bool exclusive,
+                                                   const std::string& purpose = "",
+                                                   bool sole = false);
   ~RepoLock();  // removes the lock object
 
+  const std::string& name() const { return name_; }
+  int64_t created_ns() const { return created_ns_; }
+
  private:
-  RepoLock(Backend& b, const RepoKeys& k, const Clock& c, bool ex)
-      : backend_(b), keys_(k), clock_(c), exclusive_(ex) {}
+  RepoLock(Backend& b, const RepoKeys& k, const Clock& c, bool ex, std::string purpose)
+      : backend_(b), keys_(k), clock_(c), exclusive_(ex), purpose_(std::move(purpose)) {}
   Status Write();
   void RefreshLoop();
 
@@ -35,6 +55,8 @@ class RepoLock {
   const RepoKeys& keys_;
   const Clock& clock_;
   bool exclusive_;
+  std::string purpose_;
+  int64_t created_ns_ = 0;
   std::string name_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -46,5 +68,10 @@ class RepoLock {
 // Kintsugi process uses the repository). Returns how many were removed.
 Result<size_t> RemoveStaleLocks(Backend& backend, const RepoKeys& keys, const Clock& clock,
                                 bool all);
+
+// Every live (not stale) lock: prune waits for the ones older than its
+// marks (docs/design.md, "Prune").
+Result<std::vector<LockInfo>> ListLiveLocks(Backend& backend, const RepoKeys& keys,
+                                            const Clock& clock);
 
 }  // namespace ks
