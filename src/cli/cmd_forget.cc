@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "prune/forget.h"
 #include "prune/pruner.h"
-#include "prune/retention.h"
 #include "util/human.h"
 
 namespace ks::cli {
@@ -42,16 +42,6 @@ int64_t ParseGrace(const std::string& s) {
   auto d = ParseDuration(s);
   if (!d) Usage(d.error().message());
   return *d;
-}
-
-// The time the storage recorded for each snapshot object.
-std::map<Id, int64_t> RecordedTimes(Repository& repo) {
-  auto list = repo.backend().List(ObjectType::kSnapshot);
-  if (!list) Die(list.error());
-  std::map<Id, int64_t> out;
-  for (const auto& o : *list)
-    if (auto id = Id::FromHex(o.name)) out[*id] = o.mtime_ns;
-  return out;
 }
 
 void RunPruneCommand(const Globals& g, const ForgetArgs& a, OpenRepo& r) {
@@ -122,12 +112,6 @@ void RunForget(const Globals& g, ForgetArgs& a) {
     Usage("give either snapshot ids or --keep-* options, not both");
   GroupBy group = ParseGroupBy(a.group_by);
   auto r = Open(g, 1, a.prune ? "prune" : "forget", a.prune);
-  auto holds = r.repo->Holds();
-  if (!holds) Die(holds.error());
-  auto held = [&](const Id& id) {
-    auto h = holds->find(id);
-    return h != holds->end() && h->second.held;
-  };
 
   std::vector<Id> remove;
   json out = json::array();
@@ -135,80 +119,47 @@ void RunForget(const Globals& g, ForgetArgs& a) {
     for (const auto& ref : a.ids) {
       auto id = r.repo->ResolveSnapshot(ref);
       if (!id) Die(id.error());
-      if (held(*id))
-        Die(Error(ErrorKind::kInvalidArgument,
-                  "snapshot " + id->Short() + " is held (" + holds->at(*id).reason +
-                      "): release it with 'kintsugi unhold " + id->Short() + "' first"));
       remove.push_back(*id);
     }
   } else {
-    std::vector<std::string> damaged;
-    auto snaps = r.repo->ListSnapshots(&damaged);
-    if (!snaps) Die(snaps.error());
-    for (const auto& d : damaged) Warn("warning: " + d + " (left alone)");
-    auto recorded = RecordedTimes(*r.repo);
-    std::vector<SnapshotFacts> facts;
-    std::map<Id, const Snapshot*> by_id;
-    bool fell_back = false;
-    for (const auto& [id, s] : *snaps) {
-      if (!a.hosts.empty() && std::find(a.hosts.begin(), a.hosts.end(), s.hostname) == a.hosts.end())
-        continue;
-      SnapshotFacts f;
-      f.id = id;
-      f.recorded_ns = recorded.count(id) ? recorded[id] : 0;
-      if (f.recorded_ns == 0) {
-        f.recorded_ns = s.time_ns;
-        fell_back = true;
-      }
-      f.host = s.hostname;
-      f.paths = s.paths;
-      f.tags = s.tags;
-      f.suspicious = s.verdict && s.verdict->suspicious;
-      f.held = held(id);
-      facts.push_back(std::move(f));
-      by_id[id] = &s;
-    }
-    if (fell_back)
+    auto plan = PlanForget(*r.repo, a.policy, group, a.hosts, Clock().NowNs(), LocalCalendar);
+    if (!plan) Die(plan.error());
+    for (const auto& d : plan->damaged) Warn("warning: " + d + " (left alone)");
+    if (plan->used_client_times)
       Warn("warning: this storage does not record object times; retention uses the times "
            "clients wrote into the snapshots");
-    auto groups = ApplyRetention(facts, a.policy, group, Clock().NowNs(), LocalCalendar);
-    std::map<Id, int64_t> recorded_of;
-    for (const auto& f : facts) recorded_of[f.id] = f.recorded_ns;
-    for (const auto& grp : groups) {
+    for (const auto& grp : plan->groups) {
       json jg = {{"group", grp.key}, {"keep", json::array()}, {"remove", json::array()}};
       std::vector<std::string> lines;
       size_t kept = 0;
       for (const auto& d : grp.decisions) {
-        const Snapshot& s = *by_id[d.id];
+        int64_t recorded = plan->facts.at(d.id).recorded_ns;
         json js = {{"id", d.id.Hex()},
                    {"short_id", d.id.Short()},
-                   {"time", FormatTimeUtc(s.time_ns)},
-                   {"recorded_time", FormatTimeUtc(recorded_of[d.id])},
+                   {"time", FormatTimeUtc(plan->snapshots.at(d.id).time_ns)},
+                   {"recorded_time", FormatTimeUtc(recorded)},
                    {"reasons", d.reasons}};
         jg[d.keep ? "keep" : "remove"].push_back(js);
         std::string reasons;
         for (const auto& x : d.reasons) reasons += (reasons.empty() ? "" : ", ") + x;
         lines.push_back(fmt::format("  {} {}  {}  {}", d.keep ? "keep  " : "remove", d.id.Short(),
-                                    FormatTimeLocal(recorded_of[d.id]), reasons));
+                                    FormatTimeLocal(recorded), reasons));
         if (d.keep) kept++;
-        else remove.push_back(d.id);
       }
       out.push_back(jg);
       if (!g.json && !g.quiet) {
         Print(fmt::format("{}: keep {}, remove {}", grp.key, kept, grp.decisions.size() - kept));
-        if (g.verbose > 0 || a.dry_run || grp.decisions.size() - kept > 0)
+        if (g.verbose > 0 || a.dry_run || grp.decisions.size() > kept)
           for (const auto& l : lines) Print(l);
       }
     }
+    remove = plan->ToRemove();
   }
   size_t removed = 0;
   if (!a.dry_run) {
-    for (const Id& id : remove) {
-      if (held(id)) continue;  // belt and braces: the policy keeps held snapshots
-      auto s = r.repo->backend().Remove(ObjectType::kSnapshot, id.Hex());
-      if (!s && s.error().kind() != ErrorKind::kNotFound) Die(s.error());
-      removed++;
-    }
+    auto n = RemoveSnapshots(*r.repo, remove);
+    if (!n) Die(n.error());
+    removed = *n;
   }
   if (g.json && !a.prune) {
     if (a.ids.empty())

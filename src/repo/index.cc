@@ -25,6 +25,14 @@ Status Index::LoadTable(const std::string& name) {
 
 Status Index::Refresh() {
   KS_ASSIGN(auto list, backend_.List(ObjectType::kIndex));
+  {
+    // Tables removed since (prune replaced them) are forgotten.
+    std::unordered_set<std::string> listed;
+    for (const auto& o : list) listed.insert(o.name);
+    std::lock_guard l(mu_);
+    for (auto& t : tables_)
+      if (!listed.count(t->name)) t->gone = true;
+  }
   for (const auto& o : list) {
     {
       std::lock_guard l(mu_);
@@ -75,14 +83,16 @@ size_t Index::table_count() const {
 uint64_t Index::entry_count() const {
   std::lock_guard l(mu_);
   uint64_t n = 0;
-  for (const auto& t : tables_) n += t->footer.count;
+  for (const auto& t : tables_)
+    if (!t->gone) n += t->footer.count;
   return n;
 }
 
 std::vector<std::string> Index::table_names() const {
   std::lock_guard l(mu_);
   std::vector<std::string> out;
-  for (const auto& t : tables_) out.push_back(t->name);
+  for (const auto& t : tables_)
+    if (!t->gone) out.push_back(t->name);
   return out;
 }
 
@@ -204,10 +214,17 @@ Status Index::ForEach(const std::function<Status(const IndexEntry&)>& fn) {
     size_t nb;
     {
       std::lock_guard l(mu_);
+      if (tables_[ti]->gone) continue;
       nb = tables_[ti]->footer.blocks.size();
     }
     for (size_t bi = 0; bi < nb; bi++) {
       auto block = Block(ti, bi);
+      if (!block && block.error().kind() == ErrorKind::kNotFound) {
+        // Removed meanwhile by prune, after it wrote the replacement.
+        std::lock_guard l(mu_);
+        tables_[ti]->gone = true;
+        break;
+      }
       if (!block) {
         NoteDamaged(block.error().message());
         continue;
