@@ -1,35 +1,8 @@
 #include "prune/marks.h"
 
-#include <nlohmann/json.hpp>
-
 #include "format/sealed.h"
 
 namespace ks {
-
-using json = nlohmann::json;
-
-std::string EncodeMark(const PruneMark& m) {
-  json packs = json::array();
-  for (const Id& p : m.packs) packs.push_back(p.Hex());
-  return json{{"version", 1}, {"time_ns", m.time_ns}, {"host", m.host}, {"packs", packs}}.dump();
-}
-
-Result<PruneMark> DecodeMark(ByteSpan text) {
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
-  if (!j.is_object() || !j.contains("packs") || !j["packs"].is_array() ||
-      !j.value("time_ns", json()).is_number_integer() || j.value("version", 0) != 1)
-    return Fail(ErrorKind::kCorrupt, "prune mark is malformed");
-  PruneMark m;
-  m.time_ns = j["time_ns"].get<int64_t>();
-  if (j.contains("host") && j["host"].is_string()) m.host = j["host"].get<std::string>();
-  for (const auto& p : j["packs"]) {
-    if (!p.is_string()) return Fail(ErrorKind::kCorrupt, "prune mark has a bad pack id");
-    auto id = Id::FromHex(p.get<std::string>());
-    if (!id) return Fail(ErrorKind::kCorrupt, "prune mark has a bad pack id");
-    m.packs.push_back(*id);
-  }
-  return m;
-}
 
 Result<std::string> WriteMark(Repository& repo, const PruneMark& m) {
   Bytes sealed = SealObject(repo.keys(), "prune", AsBytes(EncodeMark(m)));

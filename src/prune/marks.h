@@ -13,19 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "format/prune_mark.h"
 #include "repo/repository.h"
 
 namespace ks {
-
-struct PruneMark {
-  int64_t time_ns = 0;  // client clock of the prune that wrote it
-  std::string host;
-  std::vector<Id> packs;
-};
-
-std::string EncodeMark(const PruneMark& m);
-// Parses untrusted (decrypted) bytes; kCorrupt on anything malformed.
-Result<PruneMark> DecodeMark(ByteSpan json_text);
 
 struct StoredMark {
   std::string name;
