@@ -81,3 +81,13 @@ clean=$("$K" snapshots | awk '/held: automatic/ {print prev; exit} {prev = $1}')
 echo "== kintsugi restore $clean over the damaged share, rewriting only what the attack changed"
 "$K" restore "$clean" --target / --include "$work/share" --overwrite changed --delete
 compare ""
+
+echo "== retention after the attack: keep only the newest snapshot (dry run)"
+echo "   the held clean snapshot and the suspicious one (evidence) both stay"
+"$K" forget --keep-last 1 --dry-run
+"$K" forget --keep-last 1
+"$K" snapshots | grep -q "$clean" || { echo "FAILED: forget removed the held snapshot" >&2; exit 1; }
+echo "== kintsugi prune (marks unneeded packs; a later prune deletes them after the grace period)"
+"$K" prune
+echo "== kintsugi check (all remaining snapshots intact)"
+"$K" check
