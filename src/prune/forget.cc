@@ -44,6 +44,26 @@ Result<ForgetPlan> PlanForget(Repository& repo, const RetentionPolicy& policy,
     facts.push_back(std::move(f));
     plan.snapshots[id] = std::move(s);
   }
+  // Recorded times far later than the backups ran, for most snapshots, mean
+  // the repository was copied without its file times (or the storage's
+  // clock is wrong): retention by those times would drop most of the
+  // history, so forget refuses. A few forged snapshots cannot trigger this
+  // to any effect but making forget do nothing.
+  constexpr int64_t kDayNs = 24LL * 3600 * 1000000000;
+  size_t late = 0, timed = 0;
+  for (const auto& f : facts) {
+    const Snapshot& s = plan.snapshots[f.id];
+    if (recorded.count(f.id) == 0 || recorded[f.id] == 0) continue;
+    timed++;
+    if (recorded[f.id] > s.time_ns + s.summary.duration_ns + kDayNs) late++;
+  }
+  if (late >= 2 && late * 2 > timed)
+    return Fail(ErrorKind::kInvalidArgument,
+                std::to_string(late) + " of " + std::to_string(timed) +
+                    " snapshots were stored more than a day after their backups ran, as if the "
+                    "repository was copied without its file times; retention by those times "
+                    "would drop most of the history. Copy with 'cp -a' or 'rsync -a' to keep the "
+                    "times, or forget snapshots by id");
   plan.groups = ApplyRetention(facts, policy, group, now_ns, calendar);
   return plan;
 }

@@ -1,5 +1,7 @@
 #include "repo/repository.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "backend/local_backend.h"
@@ -185,9 +187,16 @@ Result<std::vector<std::pair<Id, Snapshot>>> Repository::ListSnapshots(
     std::vector<std::string>* damaged) {
   KS_ASSIGN(auto list, backend_->List(ObjectType::kSnapshot));
   std::vector<std::pair<Id, Snapshot>> out;
+  // Ordered by the client's time, but never later than an hour after the
+  // storage recorded the snapshot: a client that forges a future `time`
+  // cannot make its snapshot "latest" or the parent of the next backup. A
+  // repository copied without its file times (recorded times all late)
+  // keeps its order.
+  std::unordered_map<Id, int64_t, IdHash> order;
   for (const auto& o : list) {
     auto id = Id::FromHex(o.name);
     if (!id) continue;
+    order[*id] = o.mtime_ns;
     auto s = LoadSnapshot(*id);
     if (!s) {
       // A snapshot object whose write was interrupted (the backup was
@@ -199,9 +208,16 @@ Result<std::vector<std::pair<Id, Snapshot>>> Repository::ListSnapshots(
     }
     out.emplace_back(*id, std::move(*s));
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.second.time_ns != b.second.time_ns ? a.second.time_ns < b.second.time_ns
-                                                : a.first < b.first;
+  constexpr int64_t kTolerance = 3600LL * 1000000000;
+  for (const auto& [id, s] : out) {
+    int64_t recorded = order[id];
+    order[id] = recorded > 0 ? std::min(s.time_ns, recorded + kTolerance) : s.time_ns;
+  }
+  std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) {
+    int64_t ta = order[a.first], tb = order[b.first];
+    if (ta != tb) return ta < tb;
+    if (a.second.time_ns != b.second.time_ns) return a.second.time_ns < b.second.time_ns;
+    return a.first < b.first;
   });
   return out;
 }

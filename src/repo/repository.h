@@ -77,7 +77,8 @@ class Repository {
   // Snapshots.
   Result<Id> SaveSnapshot(const Snapshot& s);
   Result<Snapshot> LoadSnapshot(const Id& id);
-  // All snapshots, oldest first. Damaged ones are skipped and named in
+  // All snapshots, oldest first by their time, capped at an hour after the
+  // storage recorded them (docs/design.md 6.5). Damaged ones are skipped and named in
   // `damaged` if given.
   Result<std::vector<std::pair<Id, Snapshot>>> ListSnapshots(
       std::vector<std::string>* damaged = nullptr);

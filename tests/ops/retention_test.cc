@@ -240,5 +240,47 @@ TEST(Forget, ForgedClientTimesDoNotChangeWhatIsKept) {
   EXPECT_FALSE(RemoveSnapshots(*repo, {real[0]}));  // held: refused
 }
 
+// A repository copied without its file times: every snapshot looks stored
+// today. forget refuses instead of ageing the whole history by the copy.
+TEST(Forget, RefusesRecordedTimesOfACopy) {
+  prunetest::Rig rig;
+  auto repo = rig.Open();
+  rig.mem_->SetRecordedTime(kEpoch + 100 * kDay);  // the "copy" happened later
+  for (int d = 0; d < 4; d++) {
+    prunetest::FakeClock client(kEpoch + d * kDay);
+    rig.WriteFile("f" + std::to_string(d), 4096, d);
+    ASSERT_TRUE(rig.Backup(*repo, client));
+  }
+  RetentionPolicy p;
+  p.daily = 2;
+  auto plan = PlanForget(*repo, p, GroupBy{}, {}, kEpoch + 100 * kDay, UtcCalendar);
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.error().message().find("copied without its file times"), std::string::npos);
+  // The order of snapshots (latest, parents) still follows the backups.
+  auto snaps = repo->ListSnapshots();
+  ASSERT_TRUE(snaps);
+  for (size_t i = 1; i < snaps->size(); i++)
+    EXPECT_LT((*snaps)[i - 1].second.time_ns, (*snaps)[i].second.time_ns);
+}
+
+// A snapshot with a forged future time is not "latest".
+TEST(Forget, ForgedFutureTimeIsNotLatest) {
+  prunetest::Rig rig;
+  auto repo = rig.Open();
+  rig.mem_->SetRecordedTime(kEpoch);
+  prunetest::FakeClock liar(kEpoch + 900 * kDay);
+  rig.WriteFile("a", 4096, 1);
+  auto forged = rig.Backup(*repo, liar);
+  ASSERT_TRUE(forged);
+  rig.mem_->SetRecordedTime(kEpoch + kDay);
+  prunetest::FakeClock honest(kEpoch + kDay);
+  rig.WriteFile("b", 4096, 2);
+  auto real = rig.Backup(*repo, honest);
+  ASSERT_TRUE(real);
+  auto latest = repo->ResolveSnapshot("latest");
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(*latest, real->snapshot_id);
+}
+
 }  // namespace
 }  // namespace ks
