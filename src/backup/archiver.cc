@@ -411,7 +411,7 @@ Result<BackupResult> Archiver::Run() {
   if (opts_.paths.empty()) return Fail(ErrorKind::kInvalidArgument, "no paths to back up");
   int64_t start = clock_.NowNs();
   Snapshot snap;
-  snap.time_ns = start;
+  snap.time_ns = opts_.time_ns.value_or(start);
   snap.hostname = opts_.hostname;
   snap.tags = opts_.tags;
   snap.excludes = opts_.excludes;

@@ -27,6 +27,9 @@ struct BackupOptions {
   bool force_reread = false;  // ignore the parent (read every file)
   int workers = 0;            // 0: one per core
   std::string program_version;
+  // The time to record as the snapshot's `time` (restic's --time), shown by
+  // `snapshots`; retention ignores it (docs/design.md 16.1). Unset: now.
+  std::optional<int64_t> time_ns;
   Progress* progress = nullptr;
   // Called for each source entry that could not be read (the backup goes on).
   std::function<void(const std::string& path, const Error& e)> on_error;

@@ -13,13 +13,16 @@ using json = nlohmann::json;
 void RegisterBackup(CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("backup", "back up files and directories into a new snapshot");
   static std::vector<std::string> paths, tags, excludes;
-  static std::string host, parent;
+  static std::string host, parent, time_text;
   static bool force = false;
   static std::string alert_command;
   c->add_option("PATH", paths, "files and directories to back up")->required();
   c->add_option("--tag", tags, "add a tag (repeatable)");
   c->add_option("--exclude,-e", excludes, "exclude a glob pattern (repeatable)");
   c->add_option("--host", host, "hostname to record (default: this host)");
+  c->add_option("--time", time_text,
+                "time to record for the snapshot, 'YYYY-MM-DD HH:MM:SS' local time (for display; "
+                "retention uses the time the storage records)");
   c->add_option("--parent", parent, "snapshot to compare with (default: latest of host+paths)");
   c->add_flag("--force", force, "read every file, ignoring the parent snapshot");
   c->add_option("--alert-command", alert_command,
@@ -32,6 +35,13 @@ void RegisterBackup(CLI::App& app, Globals& g) {
     o.tags = tags;
     o.excludes = excludes;
     o.hostname = host.empty() ? HostName() : host;
+    if (!time_text.empty()) {
+      std::tm tm{};
+      const char* end = strptime(time_text.c_str(), "%Y-%m-%d %H:%M:%S", &tm);
+      if (!end || *end) Usage("--time takes 'YYYY-MM-DD HH:MM:SS' (local time)");
+      tm.tm_isdst = -1;
+      o.time_ns = int64_t(mktime(&tm)) * 1000000000;
+    }
     o.force_reread = force;
     o.program_version = KS_VERSION;
     if (!parent.empty()) {
