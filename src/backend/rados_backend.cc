@@ -36,44 +36,6 @@ Result<RadosOptions> RadosOptionsFromEnv() {
   return o;
 }
 
-#ifndef KS_HAVE_RADOS
-
-bool RadosSupported() { return false; }
-
-Result<std::unique_ptr<Backend>> OpenRadosLocation(const std::string& location,
-                                                   const RadosOptions&) {
-  return Fail(ErrorKind::kUnsupported,
-              "cannot open " + location +
-                  ": this kintsugi was built without RADOS support (librados was not found "
-                  "at build time; install librados-dev and libradospp-dev and rebuild)");
-}
-
-#else
-
-bool RadosSupported() { return true; }
-
-namespace {
-
-struct RadosUrl {
-  std::string pool;
-  std::string ns;  // RADOS namespace; empty: the pool's default namespace
-};
-
-Result<RadosUrl> ParseUrl(const std::string& location) {
-  std::string rest = location.substr(std::strlen("rados:"));
-  RadosUrl u;
-  size_t slash = rest.find('/');
-  u.pool = rest.substr(0, slash);
-  if (slash != std::string::npos) u.ns = rest.substr(slash + 1);
-  if (u.pool.empty() || (slash != std::string::npos && u.ns.empty()) ||
-      u.ns.find('/') != std::string::npos)
-    return Fail(ErrorKind::kInvalidArgument,
-                "bad RADOS location '" + location + "': write rados:POOL or rados:POOL/NAMESPACE");
-  return u;
-}
-
-// librados returns negative errno values. The kind tells the caller (and a
-// retry layer) whether trying again can help; the message what to do.
 // ENOENT, EEXIST and the rest map as for system calls.
 Error RadosError(int ret, const std::string& what) {
   int err = -ret;
@@ -110,6 +72,42 @@ Error RadosError(int ret, const std::string& what) {
     default:
       return ErrnoError(err, what);
   }
+}
+
+#ifndef KS_HAVE_RADOS
+
+bool RadosSupported() { return false; }
+
+Result<std::unique_ptr<Backend>> OpenRadosLocation(const std::string& location,
+                                                   const RadosOptions&) {
+  return Fail(ErrorKind::kUnsupported,
+              "cannot open " + location +
+                  ": this kintsugi was built without RADOS support (librados was not found "
+                  "at build time; install librados-dev and libradospp-dev and rebuild)");
+}
+
+#else
+
+bool RadosSupported() { return true; }
+
+namespace {
+
+struct RadosUrl {
+  std::string pool;
+  std::string ns;  // RADOS namespace; empty: the pool's default namespace
+};
+
+Result<RadosUrl> ParseUrl(const std::string& location) {
+  std::string rest = location.substr(std::strlen("rados:"));
+  RadosUrl u;
+  size_t slash = rest.find('/');
+  u.pool = rest.substr(0, slash);
+  if (slash != std::string::npos) u.ns = rest.substr(slash + 1);
+  if (u.pool.empty() || (slash != std::string::npos && u.ns.empty()) ||
+      u.ns.find('/') != std::string::npos)
+    return Fail(ErrorKind::kInvalidArgument,
+                "bad RADOS location '" + location + "': write rados:POOL or rados:POOL/NAMESPACE");
+  return u;
 }
 
 // Completions are reference-counted by librados: release() is their delete.

@@ -27,6 +27,12 @@ struct RadosOptions {
 // options directly). Fails on a malformed timeout.
 Result<RadosOptions> RadosOptionsFromEnv();
 
+// Maps a librados return value (a negative errno) from an operation on
+// `what` to an Error whose kind says whether trying again can help
+// (timeouts and lost connections are transient) and whose message says
+// what to check. Pure: used by the backend and its tests.
+Error RadosError(int ret, const std::string& what);
+
 // Whether this build has RADOS support.
 bool RadosSupported();
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -60,6 +61,28 @@ TEST(RadosLocation, WithoutSupportSaysSo) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind(), ErrorKind::kUnsupported);
   EXPECT_NE(r.error().message().find("without RADOS support"), std::string::npos);
+}
+
+TEST(RadosLocation, ErrorsMapToKinds) {
+  struct Case {
+    int err;
+    ErrorKind kind;
+    bool transient;
+  };
+  for (Case c : {Case{ENOENT, ErrorKind::kNotFound, false},
+                 Case{EEXIST, ErrorKind::kAlreadyExists, false},
+                 Case{ENOSPC, ErrorKind::kNoSpace, false}, Case{EDQUOT, ErrorKind::kNoSpace, false},
+                 Case{EACCES, ErrorKind::kPermission, false},
+                 Case{EPERM, ErrorKind::kPermission, false},
+                 Case{ETIMEDOUT, ErrorKind::kIo, true}, Case{ECONNREFUSED, ErrorKind::kIo, true},
+                 Case{ESHUTDOWN, ErrorKind::kIo, true}, Case{EIO, ErrorKind::kIo, false}}) {
+    Error e = RadosError(-c.err, "read rados:pool data/x.0");
+    EXPECT_EQ(e.kind(), c.kind) << c.err;
+    EXPECT_EQ(e.transient(), c.transient) << c.err;
+    EXPECT_EQ(e.message().rfind("read rados:pool data/x.0: ", 0), 0u) << e.message();
+  }
+  EXPECT_NE(RadosError(-ENOSPC, "w").message().find("quota"), std::string::npos);
+  EXPECT_NE(RadosError(-ETIMEDOUT, "w").message().find("ceph -s"), std::string::npos);
 }
 
 // A monitor address where nothing listens: the kernel's free port, closed.
