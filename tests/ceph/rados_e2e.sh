@@ -3,8 +3,9 @@
 # RADOS pools as failure domains, a backup of a generated tree, shards of one
 # pool deleted and overwritten with the `rados` tool, `check` finds it
 # (exit 5), `scrub --repair` heals it, `check` is clean and the restore is
-# byte-identical. Last, the OSD is stopped: a command fails with a clear
-# error within the timeout instead of hanging.
+# byte-identical. A repository over two pools and a directory works the
+# same. Last, the OSD is stopped: a command fails with a clear error within
+# the timeout instead of hanging.
 #
 #   tests/ceph/rados_e2e.sh [BUILD_DIR] [--size 20M]
 #
@@ -123,6 +124,17 @@ t_backup_local=$(secs "$t" "$(now)")
 t=$(now)
 "$K" -r "$work/local" restore latest --target "$work/restore-local" -q
 t_restore_local=$(secs "$t" "$(now)")
+
+echo "== pools and a directory mixed: rados:ks-mix-1,rados:ks-mix-2,DIR"
+mixed="rados:ks-mix-1,rados:ks-mix-2,$work/mixed-disk"
+"$K" -r "$mixed" init --kdf-memory-mib 8 --kdf-iterations 1 -q
+"$K" -r "$mixed" backup "$work/share" -q
+[ -n "$(find "$work/mixed-disk/data" -type f | head -n 1)" ] || fail "the directory of a mixed repository holds no pack shard"
+rados -p ks-mix-1 ls | grep -q '^data/' || fail "pool ks-mix-1 of a mixed repository holds no pack shard"
+"$K" -r "$mixed" check --read-data -q || fail "check of the mixed repository exited $?"
+"$K" -r "$mixed" restore latest --target "$work/restore-mixed" -q
+diff -r --no-dereference "$work/share" "$work/restore-mixed$work/share" >/dev/null \
+  || fail "the tree restored from the mixed repository differs"
 
 echo "== the OSD stops: a command fails with a clear error within the timeout"
 kill -TERM "$(cat "$cluster_dir/run/osd.0.pid")"
