@@ -3,8 +3,8 @@
 # RADOS pools as failure domains, a backup of a generated tree, shards of one
 # pool deleted and overwritten with the `rados` tool, `check` finds it
 # (exit 5), `scrub --repair` heals it, `check` is clean and the restore is
-# byte-identical. A repository over two pools and a directory works the
-# same. Last, the OSD is stopped: a command fails with a clear error within
+# byte-identical. A backup during a monitor restart completes. A repository
+# over two pools and a directory works the same. Last, the OSD is stopped: a command fails with a clear error within
 # the timeout instead of hanging.
 #
 #   tests/ceph/rados_e2e.sh [BUILD_DIR] [--size 20M]
@@ -124,6 +124,28 @@ t_backup_local=$(secs "$t" "$(now)")
 t=$(now)
 "$K" -r "$work/local" restore latest --target "$work/restore-local" -q
 t_restore_local=$(secs "$t" "$(now)")
+
+echo "== the monitor restarts during a backup: the backup completes, nothing is lost"
+"$GEN" --seed 12 --size 40M "$work/share2" >/dev/null
+"$K" -r "$repo" backup "$work/share2" -q &
+backup_pid=$!
+sleep 0.3
+mon_pid=$(cat "$cluster_dir/run/mon.a.pid")
+running=no
+kill -0 "$backup_pid" 2>/dev/null && running=yes
+kill -TERM "$mon_pid"
+for _ in $(seq 1 150); do kill -0 "$mon_pid" 2>/dev/null || break; sleep 0.1; done
+ceph-mon -c "$CEPH_CONF" -i a
+set +e
+wait "$backup_pid"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "the backup during a monitor restart exited $rc"
+echo "backup still running when the monitor stopped: $running"
+"$K" -r "$repo" check --read-data -q || fail "check after the monitor restart exited $?"
+"$K" -r "$repo" restore latest --target "$work/restore-share2" -q
+diff -r --no-dereference "$work/share2" "$work/restore-share2$work/share2" >/dev/null \
+  || fail "the tree backed up during the monitor restart differs"
 
 echo "== pools and a directory mixed: rados:ks-mix-1,rados:ks-mix-2,DIR"
 mixed="rados:ks-mix-1,rados:ks-mix-2,$work/mixed-disk"
