@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +14,8 @@
 #ifdef KS_HAVE_RADOS
 #include <rados/librados.hpp>
 #endif
+
+#include "backend/cooldown.h"
 
 namespace ks {
 
@@ -129,8 +132,13 @@ ceph::bufferlist ToBufferlist(ByteSpan data) {
 
 class RadosBackend : public Backend {
  public:
-  RadosBackend(std::string location, RadosUrl url, std::unique_ptr<librados::Rados> cluster)
-      : location_(std::move(location)), url_(std::move(url)), cluster_(std::move(cluster)) {}
+  RadosBackend(std::string location, RadosUrl url, std::unique_ptr<librados::Rados> cluster,
+               int timeout_s)
+      : location_(std::move(location)),
+        url_(std::move(url)),
+        timeout_s_(timeout_s),
+        cooldown_(int64_t(timeout_s) * 1000000000),
+        cluster_(std::move(cluster)) {}
 
   std::string Location() const override { return location_; }
 
@@ -169,7 +177,7 @@ class RadosBackend : public Backend {
     ceph::bufferlist bl;
     op.stat(&size, &mtime, &stat_rv);
     op.read(offset, length, &bl, &read_rv);
-    int r = io->operate(oid, &op, nullptr);
+    int r = Done(io->operate(oid, &op, nullptr));
     if (r < 0) return Fail(RadosError(r, "read " + Describe(oid)));
     if (stat_rv < 0) return Fail(RadosError(stat_rv, "stat " + Describe(oid)));
     if (read_rv < 0) return Fail(RadosError(read_rv, "read " + Describe(oid)));
@@ -191,7 +199,7 @@ class RadosBackend : public Backend {
     std::string oid = Oid(t, name);
     uint64_t size = 0;
     time_t mtime = 0;
-    int r = io->stat(oid, &size, &mtime);
+    int r = Done(io->stat(oid, &size, &mtime));
     if (r < 0) return Fail(RadosError(r, "stat " + Describe(oid)));
     return ObjectInfo{name, size};
   }
@@ -213,7 +221,7 @@ class RadosBackend : public Backend {
       }
     } catch (const std::system_error& e) {
       int code = e.code().value();
-      return Fail(RadosError(code > 0 ? -code : code, "list " + location_));
+      return Fail(RadosError(Done(code > 0 ? -code : code), "list " + location_));
     } catch (const std::exception& e) {
       return Fail(ErrorKind::kIo, "list " + location_ + ": " + e.what());
     }
@@ -237,7 +245,7 @@ class RadosBackend : public Backend {
       std::optional<Error> failed;
       for (size_t i = 0; i < n; i++) {
         done[i]->wait_for_complete();
-        int r = done[i]->get_return_value();
+        int r = Done(done[i]->get_return_value());
         if (r == -ENOENT) continue;  // removed since it was listed
         if (r < 0) {
           if (!failed) failed = RadosError(r, "stat " + Describe(prefix + names[base + i]));
@@ -253,7 +261,7 @@ class RadosBackend : public Backend {
   Status Remove(ObjectType t, const std::string& name) override {
     KS_ASSIGN(librados::IoCtx * io, Io());
     std::string oid = Oid(t, name);
-    int r = io->remove(oid);
+    int r = Done(io->remove(oid));
     if (r < 0) return Fail(RadosError(r, "remove " + Describe(oid)));
     return Ok();
   }
@@ -279,11 +287,23 @@ class RadosBackend : public Backend {
     if (exclusive) op.create(true);
     op.write_full(bl);
     std::string oid = Oid(t, name);
-    int r = io->operate(oid, &op);
+    int r = Done(io->operate(oid, &op));
     if (r == -EEXIST && exclusive)
       return Fail(ErrorKind::kAlreadyExists, "object " + Describe(oid) + " already exists");
     if (r < 0) return Fail(RadosError(r, (exclusive ? "write " : "replace ") + Describe(oid)));
     return Ok();
+  }
+
+  static int64_t NowNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // Passes a librados result through; a timeout starts the cool-down.
+  int Done(int r) {
+    if (r == -ETIMEDOUT) cooldown_.Trip(NowNs());
+    return r;
   }
 
   std::string Describe(const std::string& oid) const { return location_ + " " + oid; }
@@ -292,6 +312,12 @@ class RadosBackend : public Backend {
   // yet is created by Create(). An IoCtx is safe for concurrent operations
   // once its namespace is set.
   Result<librados::IoCtx*> Io() {
+    if (cooldown_.Active(NowNs()))
+      return Fail(ErrorKind::kIo,
+                  location_ + " did not answer within " + std::to_string(timeout_s_) +
+                      " s a moment ago, and is not asked again for that long (is the Ceph "
+                      "cluster down? check `ceph -s`)",
+                  /*transient=*/true);
     std::lock_guard l(mu_);
     if (io_) return io_.get();
     auto io = std::make_unique<librados::IoCtx>();
@@ -308,6 +334,8 @@ class RadosBackend : public Backend {
 
   const std::string location_;
   const RadosUrl url_;
+  const int timeout_s_;
+  Cooldown cooldown_;  // fail fast for a while after a timeout (cooldown.h)
   // Declared before io_, so the pool context closes before the connection.
   std::unique_ptr<librados::Rados> cluster_;
   std::mutex mu_;
@@ -351,7 +379,8 @@ Result<std::unique_ptr<Backend>> OpenRadosLocation(const std::string& location,
                                   " (check `mon host` in the Ceph configuration and that the "
                                   "monitors are up)"));
   return std::unique_ptr<Backend>(
-      std::make_unique<RadosBackend>(location, std::move(url), std::move(cluster)));
+      std::make_unique<RadosBackend>(location, std::move(url), std::move(cluster),
+                                     options.timeout_s));
 }
 
 #endif  // KS_HAVE_RADOS
