@@ -9,6 +9,8 @@ PKGS=(
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   attr acl time
+  # A throw-away Ceph cluster for the RADOS and S3 tests, and librados.
+  ceph-mon ceph-osd ceph-common radosgw librados-dev libradospp-dev python3
 )
 if [ "${KS_WITH_PEERS:-0}" = "1" ]; then PKGS+=(restic borgbackup); fi
 if [ "${KS_WITH_FUZZ:-0}" = "1" ]; then PKGS+=(clang-14 libclang-rt-14-dev); fi
