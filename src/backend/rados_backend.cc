@@ -204,7 +204,7 @@ class RadosBackend : public Backend {
     time_t mtime = 0;
     int r = Done(io->stat(oid, &size, &mtime));
     if (r < 0) return Fail(RadosError(r, "stat " + Describe(oid)));
-    return ObjectInfo{name, size};
+    return ObjectInfo{name, size, int64_t(mtime) * 1000000000};
   }
 
   Result<std::vector<ObjectInfo>> List(ObjectType t) override {
@@ -254,7 +254,8 @@ class RadosBackend : public Backend {
           if (!failed) failed = RadosError(r, "stat " + Describe(prefix + names[base + i]));
           continue;
         }
-        out.push_back({names[base + i], sizes[i]});
+        // The OSD's modification time: the time retention trusts.
+        out.push_back({names[base + i], sizes[i], int64_t(mtimes[i]) * 1000000000});
       }
       if (failed) return Fail(*failed);
     }
