@@ -5,6 +5,8 @@
 // reason (CI always starts one, see scripts/test.sh).
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <atomic>
 #include <cstdlib>
 #include <functional>
@@ -211,6 +213,30 @@ TEST_P(Conformance, ListStatRemove) {
   for (const auto& o : *after) EXPECT_NE(o.name, "ab3.0");
   // Removed objects can be written again (a repaired shard, a new lock).
   EXPECT_OK(b().Put(kPack, "ab3.0", PseudoRandom(5, 5)));
+}
+
+// Stat and List report the time the storage recorded an object (retention
+// trusts it, docs/design.md section 2), the same through both. The memory
+// backend reports the time a test set (here: none, so 0).
+TEST_P(Conformance, RecordedTime) {
+  int64_t before = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  ASSERT_OK(b().Put(ObjectType::kSnapshot, "5a.0", PseudoRandom(10, 1)));
+  auto st = b().Stat(ObjectType::kSnapshot, "5a.0");
+  ASSERT_OK(st);
+  auto list = b().List(ObjectType::kSnapshot);
+  ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].mtime_ns, st->mtime_ns);
+  if (is("mem")) {
+    EXPECT_EQ(st->mtime_ns, 0);
+    return;
+  }
+  // Whole seconds on RADOS; a generous window for clocks and coarse stamps.
+  constexpr int64_t kSlack = 120LL * 1000000000;
+  EXPECT_GT(st->mtime_ns, before - kSlack);
+  EXPECT_LT(st->mtime_ns, before + kSlack);
 }
 
 TEST_P(Conformance, BadNamesRefused) {
