@@ -93,8 +93,11 @@ class PackLedger {
 
 // Rewrites every index table that lists a pack of `doomed` without those
 // entries, replacement first: a crash leaves both (duplicate entries are
-// harmless), never neither.
-Result<uint64_t> RewriteTables(Repository& repo, const PackSet& doomed) {
+// harmless), never neither. A table the storage refuses to remove (Object
+// Lock, permissions) keeps listing its packs, so those packs must stay: they
+// are added to `stuck`.
+Result<uint64_t> RewriteTables(Repository& repo, const PackSet& doomed, PackSet& stuck,
+                               std::vector<std::string>& warnings) {
   uint64_t rewritten = 0;
   for (const std::string& name : repo.index().TablesReferencing(doomed)) {
     auto bytes = repo.backend().Get(ObjectType::kIndex, name);
@@ -107,8 +110,11 @@ Result<uint64_t> RewriteTables(Repository& repo, const PackSet& doomed) {
                       entries.error().message() +
                       "); run 'kintsugi scrub --repair' before pruning");
     std::vector<IndexEntry> keep;
-    for (const auto& e : *entries)
+    PackSet listed;
+    for (const auto& e : *entries) {
       if (!doomed.count(e.pack)) keep.push_back(e);
+      else listed.insert(e.pack);
+    }
     if (!keep.empty()) {
       Bytes table = BuildIndexTable(repo.keys(), std::move(keep));
       std::string replacement = Sha256(table).Hex();
@@ -116,7 +122,12 @@ Result<uint64_t> RewriteTables(Repository& repo, const PackSet& doomed) {
       if (!put && put.error().kind() != ErrorKind::kAlreadyExists) return Fail(put.error());
     }
     auto rm = repo.backend().Remove(ObjectType::kIndex, name);
-    if (!rm && rm.error().kind() != ErrorKind::kNotFound) return Fail(rm.error());
+    if (!rm && rm.error().kind() != ErrorKind::kNotFound) {
+      warnings.push_back("index table " + name.substr(0, 8) + " cannot be removed yet (" +
+                         rm.error().message() + "); its packs stay until a later prune");
+      stuck.insert(listed.begin(), listed.end());
+      continue;
+    }
     rewritten++;
   }
   return rewritten;
@@ -218,19 +229,42 @@ Result<PruneReport> RunPrune(Repository& repo, const Clock& clock, const PruneOp
     }
     finished.push_back(m.name);
   }
+  if (!o.dry_run) {
+    // Packs the storage will not let go of yet (Object Lock, permissions)
+    // stay, and so do the marks that name them: a later prune retries.
+    PackSet stuck;
+    KS_ASSIGN(rep.tables_rewritten, RewriteTables(repo, doomed, stuck, rep.warnings));
+    for (const Id& p : doomed) {
+      if (stuck.count(p)) continue;
+      auto rm = repo.backend().Remove(ObjectType::kPack, p.Hex());
+      if (!rm && rm.error().kind() != ErrorKind::kNotFound) {
+        rep.warnings.push_back("pack " + p.Short() + " cannot be removed yet (" +
+                               rm.error().message() + "); a later prune retries");
+        stuck.insert(p);
+      }
+    }
+    for (const Id& p : stuck) {
+      doomed.erase(p);
+      if (const PackStats* st = ledger.Find(p)) rep.bytes_deleted -= std::min(rep.bytes_deleted, st->bytes);
+    }
+    std::vector<std::string> done;
+    for (const auto& m : marks) {
+      if (std::find(finished.begin(), finished.end(), m.name) == finished.end()) continue;
+      bool blocked = false;
+      for (const Id& p : m.mark.packs) blocked |= stuck.count(p) > 0;
+      if (blocked) continue;
+      auto rm = repo.backend().Remove(ObjectType::kPrune, m.name);
+      if (!rm && rm.error().kind() != ErrorKind::kNotFound) {
+        rep.warnings.push_back("prune mark " + m.name.substr(0, 8) + " cannot be removed yet (" +
+                               rm.error().message() + ")");
+        continue;
+      }
+      done.push_back(m.name);
+    }
+    finished = done;
+  }
   rep.marks_finished = finished.size();
   rep.packs_deleted = doomed.size();
-  if (!o.dry_run) {
-    KS_ASSIGN(rep.tables_rewritten, RewriteTables(repo, doomed));
-    for (const Id& p : doomed) {
-      auto rm = repo.backend().Remove(ObjectType::kPack, p.Hex());
-      if (!rm && rm.error().kind() != ErrorKind::kNotFound) return Fail(rm.error());
-    }
-    for (const auto& name : finished) {
-      auto rm = repo.backend().Remove(ObjectType::kPrune, name);
-      if (!rm && rm.error().kind() != ErrorKind::kNotFound) return Fail(rm.error());
-    }
-  }
 
   // Mark what is unneeded now. Packs still under a waiting mark are marked
   // already; packs of finished marks are judged afresh.

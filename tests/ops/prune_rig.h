@@ -57,8 +57,13 @@ class Process : public ks::Backend {
   }
   ks::Status Remove(ks::ObjectType t, const std::string& n) override {
     if (!Spend()) return Dead();
+    if (refuse_removes_)
+      return ks::Fail(ks::ErrorKind::kPermission, "object is retained (Object Lock)");
     return m_->Remove(t, n);
   }
+  // Refuses every removal, as a bucket under Object Lock does until the
+  // retention date.
+  void RefuseRemoves(bool r) { refuse_removes_ = r; }
   ks::Status Replace(ks::ObjectType t, const std::string& n, ks::ByteSpan d) override {
     if (!Spend()) return Dead();
     return m_->Replace(t, n, d);
@@ -75,6 +80,7 @@ class Process : public ks::Backend {
   std::shared_ptr<ks::MemBackend> m_;
   std::atomic<int64_t> budget_;
   std::atomic<bool> dead_{false};
+  std::atomic<bool> refuse_removes_{false};
 };
 
 constexpr int64_t kSec = 1000000000;
