@@ -78,7 +78,12 @@ void RaiseAlert(const Globals& g, Repository& repo, const Id& id, const Snapshot
   // exits without reading must not kill us with SIGPIPE.
   ::unsetenv("KINTSUGI_PASSWORD");
   ::signal(SIGPIPE, SIG_IGN);
-  std::string wrapped = "( " + command + " ) 1>&2";
+  // A hung pager or mail relay must not hold the backup (and its lock)
+  // forever: coreutils' timeout ends it after 5 minutes (KILL 10 s later).
+  // The command text travels in the environment, so no quoting is needed.
+  ::setenv("KINTSUGI_ALERT_SHELL_COMMAND", command.c_str(), 1);
+  std::string wrapped =
+      "timeout -k 10 300 /bin/sh -c \"$KINTSUGI_ALERT_SHELL_COMMAND\" 1>&2";
   FILE* p = ::popen(wrapped.c_str(), "w");
   if (!p) {
     Warn("warning: could not run the alert command");
@@ -87,7 +92,9 @@ void RaiseAlert(const Globals& g, Repository& repo, const Id& id, const Snapshot
   std::string text = payload.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   std::fwrite(text.data(), 1, text.size(), p);
   int rc = ::pclose(p);
-  if (rc != 0)
+  if (WIFEXITED(rc) && (WEXITSTATUS(rc) == 124 || WEXITSTATUS(rc) == 137))
+    Warn("warning: the alert command did not finish within 5 minutes and was stopped");
+  else if (rc != 0)
     Warn(fmt::format("warning: the alert command failed (exit status {})",
                      WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc)));
 }
