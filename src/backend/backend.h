@@ -79,6 +79,24 @@ class Backend {
   virtual Status Repair(ObjectType t, const std::string& name) {
     return Fail(ErrorKind::kUnsupported, "this backend keeps no redundancy to repair from");
   }
+
+  // Object Lock (docs/design.md, "S3 locations"): from now on every object
+  // written (locks excepted) is retained for `days` days, during which the
+  // storage itself refuses to delete or overwrite it. 0: no retention.
+  // kUnsupported where the storage cannot enforce it (a local directory).
+  virtual Status SetObjectLock(uint32_t days) {
+    if (days == 0) return Ok();
+    return Fail(ErrorKind::kUnsupported,
+                Location() + " cannot enforce Object Lock retention; use an S3 bucket");
+  }
+
+  // Objects of type `t` that were deleted but are still stored and still
+  // read (an S3 delete marker hiding a version under Object Lock): `check`
+  // reports them as a sign that someone tried to destroy data. Empty where
+  // deletion is final.
+  virtual Result<std::vector<std::string>> ListHidden(ObjectType t) {
+    return std::vector<std::string>{};
+  }
 };
 
 // Opens the storage of a repository: one or more locations separated by

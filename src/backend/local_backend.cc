@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "backend/s3_backend.h"
 #include "crypto/aead.h"
 #include "fs/unique_fd.h"
 
@@ -243,6 +244,7 @@ Status LocalBackend::Remove(ObjectType t, const std::string& name) {
 }
 
 Result<std::unique_ptr<Backend>> OpenLocation(const std::string& location) {
+  if (IsS3Url(location)) return OpenS3Location(location);
   std::string path = location;
   if (path.rfind("local:", 0) == 0) path = path.substr(6);
   if (path.empty()) return Fail(ErrorKind::kInvalidArgument, "empty repository location");
