@@ -259,7 +259,8 @@ Status S3Backend::ScanVersions(const std::string& prefix,
   std::string key_marker, version_marker;
   const std::string what = "list versions of " + prefix + " in bucket " + url_.bucket;
   for (int page = 0; page < kMaxPages; page++) {
-    std::vector<std::pair<std::string, std::string>> q = {{"versions", ""}, {"prefix", prefix}};
+    std::vector<std::pair<std::string, std::string>> q = {
+        {"versions", ""}, {"prefix", prefix}, {"max-keys", std::to_string(options_.list_page_size)}};
     if (!key_marker.empty()) q.push_back({"key-marker", key_marker});
     if (!version_marker.empty()) q.push_back({"version-id-marker", version_marker});
     KS_ASSIGN(Sent s, Send(Req("GET", BucketUrl(S3Query(q))), what));
@@ -397,7 +398,8 @@ Result<std::map<std::string, S3Backend::Listed>> S3Backend::ListKeys(ObjectType 
   if (!versioned) {
     std::string token;
     for (int page = 0; page < kMaxPages; page++) {
-      std::vector<std::pair<std::string, std::string>> q = {{"list-type", "2"}, {"prefix", prefix}};
+      std::vector<std::pair<std::string, std::string>> q = {
+          {"list-type", "2"}, {"prefix", prefix}, {"max-keys", std::to_string(options_.list_page_size)}};
       if (!token.empty()) q.push_back({"continuation-token", token});
       KS_ASSIGN(Sent s, Send(Req("GET", BucketUrl(S3Query(q))), what));
       if (s.resp.status != 200) return Fail(S3HttpError(s.resp.status, AsString(s.resp.body), what));

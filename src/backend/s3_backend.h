@@ -38,6 +38,7 @@ struct S3Options {
   uint64_t multipart_threshold = 64ull << 20;
   uint64_t part_size = 16ull << 20;
   S3Timeouts timeouts;
+  int list_page_size = 1000;   // keys per listing page (tests lower it)
   int retries = 5;             // extra attempts after a transient failure
   long retry_base_ms = 250;    // doubled each attempt (0.25 s ... 4 s)
   const Clock* clock = nullptr;  // for retain-until dates; null: the system clock
