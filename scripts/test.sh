@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is needed, builds, runs every test
-# (GoogleTest under CTest), then the unit tests again under ASan+UBSan, the
-# fuzzers of every parser, and the benchmark script on a small corpus (to
-# keep it working; it asserts no speed).
+# (GoogleTest under CTest), the RADOS tests on a throw-away Ceph cluster,
+# then the unit tests again under ASan+UBSan, the fuzzers of every parser,
+# and the benchmark script on a small corpus (to keep it working; it asserts
+# no speed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KS_WITH_PEERS=1 bash scripts/install-deps.sh
@@ -11,6 +12,20 @@ echo "== build"
 bash scripts/build.sh build
 echo "== tests"
 (cd build && ctest --output-on-failure -j2 --timeout 900)
+
+echo "== RADOS: the backend conformance suite on a throw-away Ceph cluster"
+# Loopback only, all state in a temporary directory; stopped by its pids on
+# any exit. KS_CEPH_REQUIRED turns a RADOS case that finds no cluster into a
+# failure instead of a skip.
+ceph_env=$(bash tests/ceph/ceph_cluster.sh start --pools kintsugi-test)
+eval "$ceph_env"
+trap 'bash tests/ceph/ceph_cluster.sh stop "$KS_CEPH_DIR" || true' EXIT
+KS_CEPH_REQUIRED=1 timeout 600 build/tests/backend_test --gtest_brief=1
+bash tests/ceph/ceph_cluster.sh stop "$KS_CEPH_DIR"
+trap - EXIT
+unset KS_CEPH_DIR CEPH_CONF KS_CEPH_POOLS
+echo "== RADOS end to end: three pools, damage, check, scrub --repair, restore; OSD down"
+timeout 900 bash tests/ceph/rados_e2e.sh build
 
 echo "== S3 location on a throw-away radosgw with Object Lock (tests/s3)"
 (

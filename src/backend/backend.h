@@ -101,14 +101,15 @@ class Backend {
 
 // Opens the storage of a repository: one or more locations separated by
 // commas ("/disk1/vault,/disk2/vault"), each a local directory (a plain path
-// or "local:PATH"), wrapped in the erasure-coding envelope
+// or "local:PATH") or a Ceph RADOS pool ("rados:POOL[/NAMESPACE]",
+// backend/rados_backend.h), wrapped in the erasure-coding envelope
 // (backend/sharded_backend.h).
 // `geometry` {0, 0}: learn it from the stored config (existing repository).
 struct Geometry;
 Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location);
 Result<std::unique_ptr<Backend>> OpenBackend(const std::string& location, Geometry geometry);
 
-// One location, without the envelope (local directory for now).
+// One location, without the envelope.
 Result<std::unique_ptr<Backend>> OpenLocation(const std::string& location);
 
 }  // namespace ks

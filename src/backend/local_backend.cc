@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "backend/s3_backend.h"
+#include "backend/rados_backend.h"
 #include "crypto/aead.h"
 #include "fs/unique_fd.h"
 
@@ -245,6 +246,10 @@ Status LocalBackend::Remove(ObjectType t, const std::string& name) {
 
 Result<std::unique_ptr<Backend>> OpenLocation(const std::string& location) {
   if (IsS3Url(location)) return OpenS3Location(location);
+  if (location.rfind("rados:", 0) == 0) {
+    KS_ASSIGN(RadosOptions options, RadosOptionsFromEnv());
+    return OpenRadosLocation(location, options);
+  }
   std::string path = location;
   if (path.rfind("local:", 0) == 0) path = path.substr(6);
   if (path.empty()) return Fail(ErrorKind::kInvalidArgument, "empty repository location");

@@ -193,15 +193,23 @@ Bytes ShardedBackend::BuildShardFile(const std::array<uint8_t, 16>& tag, const H
 }
 
 Result<Bytes> ShardedBackend::GetShard(ObjectType t, const std::string& name, int index,
-                                       uint64_t offset, uint64_t length) {
+                                       uint64_t offset, uint64_t length,
+                                       std::vector<bool>* unavailable) {
+  auto get = [&](size_t l) -> Result<Bytes> {
+    if (unavailable && (*unavailable)[l])
+      return Fail(ErrorKind::kIo, locations_[l]->Location() + " did not answer", true);
+    auto r = locations_[l]->Get(t, ShardName(name, index), offset, length);
+    if (!r && r.error().transient() && unavailable) (*unavailable)[l] = true;
+    return r;
+  };
   size_t home = PlaceOf(t, name, index);
-  auto r = locations_[home]->Get(t, ShardName(name, index), offset, length);
+  auto r = get(home);
   if (r || r.error().kind() != ErrorKind::kNotFound || locations_.size() == 1) return r;
   // Not where placement puts it (locations listed in another order, or a
   // replaced disk): look in the others.
   for (size_t l = 0; l < locations_.size(); l++) {
     if (l == home) continue;
-    auto o = locations_[l]->Get(t, ShardName(name, index), offset, length);
+    auto o = get(l);
     if (o || o.error().kind() != ErrorKind::kNotFound) return o;
   }
   return r;
@@ -228,14 +236,21 @@ Result<ShardedBackend::Header> ShardedBackend::LoadHeader(ObjectType t, const st
   }
   auto tag = NameTag(t, name);
   int limit = kMaxShards;
-  std::optional<Error> first_error;
+  std::optional<Error> first_error, io_error;
+  bool bad_header = false;
+  // A location that timed out (a cluster that is down) is not asked again
+  // for this object's other shards: up to 32 tries would each wait out the
+  // timeout.
+  std::vector<bool> unavailable(locations_.size(), false);
   for (int i = 0; i < limit; i++) {
-    auto b = GetShard(t, name, i, 0, kHeaderSize);
+    auto b = GetShard(t, name, i, 0, kHeaderSize, &unavailable);
     if (!b) {
       if (!first_error) first_error = b.error();
+      if (!io_error && b.error().kind() != ErrorKind::kNotFound) io_error = b.error();
       continue;
     }
     const uint8_t* p = b->data();
+    bad_header = true;
     if (std::memcmp(p, kShardMagic, 4) != 0 || p[4] != 1 ||
         GetU32(p + 60) != Crc32c(ByteSpan(p, 60)) || std::memcmp(p + 24, tag.data(), 16) != 0)
       continue;
@@ -248,8 +263,12 @@ Result<ShardedBackend::Header> ShardedBackend::LoadHeader(ObjectType t, const st
     headers_[key] = h;
     return h;
   }
-  if (first_error && first_error->kind() == ErrorKind::kNotFound)
+  if (first_error && first_error->kind() == ErrorKind::kNotFound && !io_error)
     return Fail(ErrorKind::kNotFound, "object " + name + " not found");
+  // Nothing unreadable was seen, only errors: the object may be fine on a
+  // location that is down, so say that rather than "lost".
+  if (io_error && !bad_header)
+    return Fail(io_error->With("object " + name + ": no shard could be read"));
   return Fail(ErrorKind::kCorrupt,
               "object " + name + ": no readable shard header (lost beyond repair)");
 }

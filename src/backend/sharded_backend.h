@@ -80,8 +80,10 @@ class ShardedBackend : public Backend {
   // A whole shard file: header, then each block of `payload` with its CRC.
   static Bytes BuildShardFile(const std::array<uint8_t, 16>& tag, const Header& h,
                               const uint8_t* payload);
+  // `unavailable` (per location, optional): locations that failed with a
+  // transient error are skipped, and a transient failure marks one.
   Result<Bytes> GetShard(ObjectType t, const std::string& name, int index, uint64_t offset,
-                         uint64_t length);
+                         uint64_t length, std::vector<bool>* unavailable = nullptr);
   // Like GetShard for a run of rows, but a truncated shard yields the rows
   // it still has (possibly fewer bytes than asked).
   Result<Bytes> GetRows(ObjectType t, const std::string& name, int index, uint64_t offset,
