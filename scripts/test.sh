@@ -32,6 +32,7 @@ echo "== S3 location on a throw-away radosgw with Object Lock (tests/s3)"
   eval "$(tests/ceph/ceph_cluster.sh start --rgw)"
   trap 'tests/ceph/ceph_cluster.sh stop "$KS_CEPH_DIR"' EXIT
   timeout 600 build/tests/s3_test --gtest_filter='RadosGw*:S3Down*' --gtest_brief=1
+  timeout 600 build/tests/backend_test --gtest_filter='*/s3*' --gtest_brief=1
   timeout 900 bash tests/s3/s3_end_to_end.sh build
 )
 
