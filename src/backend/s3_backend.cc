@@ -322,6 +322,7 @@ Result<Bytes> S3Backend::Get(ObjectType t, const std::string& name, uint64_t off
     const std::string what = "GET " + key;
     HttpRequest req = Req("GET", ObjectUrl(key, version ? S3Query({{"versionId", *version}}) : ""));
     req.max_body = length ? size_t(length) : kMaxObjectBody;
+    req.max_whole_body = kMaxObjectBody;  // no worse than a whole-object GET
     if (offset > 0 || length > 0)
       req.headers.push_back("Range: bytes=" + std::to_string(offset) + "-" +
                             (length ? std::to_string(offset + length - 1) : ""));

@@ -28,6 +28,7 @@ struct Transfer {
   size_t sent = 0;
   HttpResponse* resp = nullptr;
   size_t max_body = 0;
+  size_t max_whole_body = 0;
   CURL* curl = nullptr;
 };
 
@@ -49,6 +50,7 @@ size_t OnWrite(char* buf, size_t size, size_t n, void* user) {
   long status = 0;
   curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
   if (status >= 300) cap = std::max(cap, kMaxErrorBody);
+  if (status == 200) cap = std::max(cap, t->max_whole_body);
   if (t->resp->body.size() + bytes > cap) return 0;  // CURLE_WRITE_ERROR
   t->resp->body.insert(t->resp->body.end(), buf, buf + bytes);
   return bytes;
@@ -135,7 +137,7 @@ Result<HttpResponse> S3Http::Do(const HttpRequest& req, const std::string& what)
   curl_easy_reset(c);  // keeps the connection cache
 
   HttpResponse resp;
-  Transfer t{req.body, 0, &resp, req.max_body, c};
+  Transfer t{req.body, 0, &resp, req.max_body, req.max_whole_body, c};
   std::unique_ptr<curl_slist, SlistFree> headers;
   auto add = [&](const std::string& line) {
     curl_slist* n = curl_slist_append(headers.get(), line.c_str());

@@ -44,6 +44,9 @@ struct HttpRequest {
   // Bodies larger than this are refused (a hostile server cannot make us
   // allocate without bound).
   size_t max_body = 16u << 20;
+  // The cap for a "200 OK" answer to a ranged GET: a server that ignores
+  // Range sends the whole object, and the caller cuts the range out.
+  size_t max_whole_body = 0;
 };
 
 struct HttpResponse {
