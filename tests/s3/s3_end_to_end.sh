@@ -75,10 +75,18 @@ grep -q 'Object Lock' "$work/rm.err" || { cat "$work/rm.err" >&2; fail "key remo
 step "radosgw restarted in the middle of a backup"
 pidfile="$KS_CEPH_DIR/run/client.rgw.ks.pid"
 [ -s "$pidfile" ] || fail "no radosgw pid file at $pidfile"
-"$GEN" --seed 12 --size 48M "$work/src2" >/dev/null
+"$GEN" --seed 12 --size 96M "$work/src2" >/dev/null
+before=$(keys_under "vault%2Fdata%2F" | wc -l)
 "$K" -r "$R" backup -q "$work/src2" >"$work/b2.out" 2>"$work/b2.err" &
 bpid=$!
-sleep 1.5
+# Stop radosgw once the backup has stored its first new pack shards (it
+# has more to store: 96 MiB make several 16 MiB packs).
+for _ in $(seq 1 600); do
+  [ "$(keys_under "vault%2Fdata%2F" | wc -l)" -gt "$before" ] && break
+  kill -0 "$bpid" 2>/dev/null || break
+  sleep 0.05
+done
+kill -0 "$bpid" 2>/dev/null || fail "the backup ended before radosgw could be stopped under it"
 pid=$(cat "$pidfile")
 kill -TERM "$pid"
 for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
