@@ -1,5 +1,5 @@
-// The storage interface every location implements (local directory now;
-// RADOS, S3 and a server later). Objects are write-once: Put never replaces
+// The storage interface every location implements (local directory, RADOS
+// pool, S3 bucket; a server later). Objects are write-once: Put never replaces
 // an existing object. Wrappers (retry, rate limit, fault injection in tests)
 // implement the same interface around another Backend.
 //
@@ -101,8 +101,9 @@ class Backend {
 
 // Opens the storage of a repository: one or more locations separated by
 // commas ("/disk1/vault,/disk2/vault"), each a local directory (a plain path
-// or "local:PATH") or a Ceph RADOS pool ("rados:POOL[/NAMESPACE]",
-// backend/rados_backend.h), wrapped in the erasure-coding envelope
+// or "local:PATH"), a Ceph RADOS pool ("rados:POOL[/NAMESPACE]",
+// backend/rados_backend.h) or an S3 bucket ("s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]",
+// backend/s3_backend.h), wrapped in the erasure-coding envelope
 // (backend/sharded_backend.h).
 // `geometry` {0, 0}: learn it from the stored config (existing repository).
 struct Geometry;
