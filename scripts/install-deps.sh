@@ -7,6 +7,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config
   libssl-dev libsodium-dev libzstd-dev libxxhash-dev libisal-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
+  libcurl4-openssl-dev libxml2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   attr acl time
   # A throw-away Ceph cluster for the RADOS and S3 tests, and librados.

@@ -27,9 +27,18 @@ unset KS_CEPH_DIR CEPH_CONF KS_CEPH_POOLS
 echo "== RADOS end to end: three pools, damage, check, scrub --repair, restore; OSD down"
 timeout 900 bash tests/ceph/rados_e2e.sh build
 
+echo "== S3 location on a throw-away radosgw with Object Lock (tests/s3)"
+(
+  eval "$(tests/ceph/ceph_cluster.sh start --rgw)"
+  trap 'tests/ceph/ceph_cluster.sh stop "$KS_CEPH_DIR"' EXIT
+  timeout 600 build/tests/s3_test --gtest_filter='RadosGw*:S3Down*' --gtest_brief=1
+  timeout 600 build/tests/backend_test --gtest_filter='*/s3*' --gtest_brief=1
+  timeout 900 bash tests/s3/s3_end_to_end.sh build
+)
+
 echo "== sanitizer build (ASan + UBSan): unit tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKS_SANITIZE=ON -DKS_BENCH=OFF >/dev/null
-for t in $(ls tests | sed -n 's/^\(util\|fs\|core\|ops\)$/\1_test/p'); do
+for t in $(ls tests | sed -n 's/^\(util\|fs\|core\|ops\|s3\)$/\1_test/p'); do
   ls tests/"${t%_test}"/*.cc >/dev/null 2>&1 || continue   # a layer without tests yet
   cmake --build build-asan --target "$t" -j"$(nproc)"
   echo "-- $t (ASan+UBSan)"

@@ -1,5 +1,5 @@
-// The storage interface every location implements (local directory now;
-// RADOS, S3 and a server later). Objects are write-once: Put never replaces
+// The storage interface every location implements (local directory, RADOS
+// pool, S3 bucket; a server later). Objects are write-once: Put never replaces
 // an existing object. Wrappers (retry, rate limit, fault injection in tests)
 // implement the same interface around another Backend.
 //
@@ -83,12 +83,31 @@ class Backend {
   virtual Status Repair(ObjectType t, const std::string& name) {
     return Fail(ErrorKind::kUnsupported, "this backend keeps no redundancy to repair from");
   }
+
+  // Object Lock (docs/design.md, "S3 locations"): from now on every object
+  // written (locks excepted) is retained for `days` days, during which the
+  // storage itself refuses to delete or overwrite it. 0: no retention.
+  // kUnsupported where the storage cannot enforce it (a local directory).
+  virtual Status SetObjectLock(uint32_t days) {
+    if (days == 0) return Ok();
+    return Fail(ErrorKind::kUnsupported,
+                Location() + " cannot enforce Object Lock retention; use an S3 bucket");
+  }
+
+  // Objects of type `t` that were deleted but are still stored and still
+  // read (an S3 delete marker hiding a version under Object Lock): `check`
+  // reports them as a sign that someone tried to destroy data. Empty where
+  // deletion is final.
+  virtual Result<std::vector<std::string>> ListHidden(ObjectType t) {
+    return std::vector<std::string>{};
+  }
 };
 
 // Opens the storage of a repository: one or more locations separated by
 // commas ("/disk1/vault,/disk2/vault"), each a local directory (a plain path
-// or "local:PATH") or a Ceph RADOS pool ("rados:POOL[/NAMESPACE]",
-// backend/rados_backend.h), wrapped in the erasure-coding envelope
+// or "local:PATH"), a Ceph RADOS pool ("rados:POOL[/NAMESPACE]",
+// backend/rados_backend.h) or an S3 bucket ("s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]",
+// backend/s3_backend.h), wrapped in the erasure-coding envelope
 // (backend/sharded_backend.h).
 // `geometry` {0, 0}: learn it from the stored config (existing repository).
 struct Geometry;

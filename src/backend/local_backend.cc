@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "backend/s3_backend.h"
 #include "backend/rados_backend.h"
 #include "crypto/aead.h"
 #include "fs/unique_fd.h"
@@ -250,6 +251,7 @@ Status LocalBackend::Remove(ObjectType t, const std::string& name) {
 }
 
 Result<std::unique_ptr<Backend>> OpenLocation(const std::string& location) {
+  if (IsS3Url(location)) return OpenS3Location(location);
   if (location.rfind("rados:", 0) == 0) {
     KS_ASSIGN(RadosOptions options, RadosOptionsFromEnv());
     return OpenRadosLocation(location, options);

@@ -402,15 +402,41 @@ Status ShardedBackend::Remove(ObjectType t, const std::string& name) {
   int n = kMaxShards;
   if (auto h = LoadHeader(t, name)) n = h->k + h->m;
   bool any = false;
+  std::optional<Error> refused;
   for (auto& l : locations_)
-    for (int i = 0; i < n; i++)
-      if (l->Remove(t, ShardName(name, i))) any = true;
+    for (int i = 0; i < n; i++) {
+      auto st = l->Remove(t, ShardName(name, i));
+      if (st) any = true;
+      // A location that refuses (Object Lock, permissions) must not pass
+      // for "not found": the object is still there.
+      else if (st.error().kind() != ErrorKind::kNotFound && !refused) refused = st.error();
+    }
   {
     std::lock_guard l(mu_);
     headers_.erase(std::string(ObjectTypeDir(t)) + "/" + name);
   }
+  if (refused) return Fail(refused->With("removing object " + name));
   if (!any) return Fail(ErrorKind::kNotFound, "object " + name + " not found");
   return Ok();
+}
+
+Status ShardedBackend::SetObjectLock(uint32_t days) {
+  for (auto& l : locations_) KS_TRY(l->SetObjectLock(days));
+  return Ok();
+}
+
+Result<std::vector<std::string>> ShardedBackend::ListHidden(ObjectType t) {
+  std::map<std::string, bool> names;
+  for (auto& l : locations_) {
+    KS_ASSIGN(auto hidden, l->ListHidden(t));
+    for (const auto& shard : hidden) {
+      size_t dot = shard.rfind('.');
+      if (dot != std::string::npos && dot > 0) names[shard.substr(0, dot)] = true;
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& [name, _] : names) out.push_back(name);
+  return out;
 }
 
 Result<ShardedBackend::Shards> ShardedBackend::LoadAll(ObjectType t, const std::string& name) {

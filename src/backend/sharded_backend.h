@@ -55,6 +55,10 @@ class ShardedBackend : public Backend {
   Status Remove(ObjectType t, const std::string& name) override;
   Result<ObjectHealth> Verify(ObjectType t, const std::string& name) override;
   Status Repair(ObjectType t, const std::string& name) override;
+  // Every location must enforce it (a local directory cannot).
+  Status SetObjectLock(uint32_t days) override;
+  // Objects with a shard hidden in some location (names, not shard names).
+  Result<std::vector<std::string>> ListHidden(ObjectType t) override;
 
   Result<Geometry> geometry();
   const HealStats& stats() const { return stats_; }

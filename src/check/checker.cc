@@ -180,6 +180,14 @@ Result<CheckReport> Checker::Run() {
   }
   report_.snapshots = snaps.size();
   for (const auto& [id, s] : snaps) WalkTree(id, s.tree, "");
+  for (ObjectType t : {ObjectType::kConfig, ObjectType::kKey, ObjectType::kSnapshot,
+                       ObjectType::kHold, ObjectType::kIndex, ObjectType::kPack}) {
+    KS_ASSIGN(auto hidden, repo_.backend().ListHidden(t));
+    for (const auto& name : hidden)
+      report_.hidden.push_back(
+          {std::string(t == ObjectType::kConfig ? "config" : ObjectTypeDir(t)) + " " + name.substr(0, 8),
+           "deleted (hidden behind a delete marker) but kept by Object Lock; reads still find it"});
+  }
 
   if (o_.read_data) {
     std::mt19937_64 rng(std::random_device{}());

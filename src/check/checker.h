@@ -41,6 +41,10 @@ struct CheckReport {
   // Unreadable objects nothing refers to (a pack whose backup was killed
   // before its index was written): harmless, reported for information.
   std::vector<CheckProblem> leftovers;
+  // Objects someone deleted that Object Lock kept (hidden behind an S3
+  // delete marker): reads still find them, so nothing is lost, but it is
+  // what an attacker holding the credentials would do.
+  std::vector<CheckProblem> hidden;
   // "snapshot 1a2b3c4d: /data/pacs/x.dcm" for each file that cannot be
   // restored whole.
   std::vector<std::string> affected_files;

@@ -53,14 +53,17 @@ void RegisterCheck(CLI::App& app, Globals& g) {
       json left = json::array();
       for (const auto& p : rep.leftovers) left.push_back({{"object", p.object}, {"message", p.message}});
       for (const auto& f : rep.affected_files) files.push_back(f);
+      json hidden = json::array();
+      for (const auto& p : rep.hidden) hidden.push_back({{"object", p.object}, {"message", p.message}});
       Print(json{{"message_type", "check_summary"}, {"ok", rep.ok()}, {"snapshots", rep.snapshots},
                  {"trees", rep.trees}, {"packs", rep.packs}, {"packs_read", rep.packs_read},
                  {"bytes_read", rep.bytes_read}, {"problems", probs}, {"repairable", rep_arr}, {"leftovers", left},
-                 {"affected_files", files}}
+                 {"hidden", hidden}, {"affected_files", files}}
                 .dump(-1, ' ', false, json::error_handler_t::replace));
     } else {
       for (const auto& p : rep.leftovers)
         Warn("note: unreferenced leftover of an interrupted write (harmless): " + p.object + ": " + p.message);
+      for (const auto& p : rep.hidden) Warn("hidden: " + p.object + ": " + p.message);
       for (const auto& p : rep.repairable) Warn("repairable: " + p.object + ": " + p.message);
       for (const auto& p : rep.problems) Warn("damaged: " + p.object + ": " + p.message);
       for (const auto& f : rep.affected_files) Warn("affected: " + f);
@@ -83,6 +86,10 @@ void RegisterCheck(CLI::App& app, Globals& g) {
                        rep.repairable.size()));
       g_exit_code = kExitRepairable;
     }
+    if (!rep.hidden.empty())
+      Warn(fmt::format("{} objects were deleted by someone but are kept by Object Lock and still "
+                       "read: find out who holds the storage credentials.",
+                       rep.hidden.size()));
     ReportHealedReads(g, *r.repo);
   });
 }

@@ -44,6 +44,11 @@ void RegisterInit(CLI::App& app, Globals& g) {
   c->add_option("--parity-shards", parity_shards,
                 "Reed-Solomon parity shards per object (default 2 on one location)")
       ->check(CLI::Range(0, 16));
+  static uint32_t object_lock_days = 0;
+  c->add_option("--object-lock-days", object_lock_days,
+                "S3 only: keep every object undeletable for this many days (Object Lock, "
+                "compliance mode; the bucket is created with Object Lock enabled)")
+      ->check(CLI::Range(1, 36500));
   c->callback([&g] {
     if (g.repo.empty()) Usage("no repository given: use -r/--repo or KINTSUGI_REPOSITORY");
     size_t locations = size_t(std::count(g.repo.begin(), g.repo.end(), ',')) + 1;
@@ -58,6 +63,7 @@ void RegisterInit(CLI::App& app, Globals& g) {
     cfg.compression_level = compression;
     cfg.pack_size = pack_mib << 20;
     cfg.created = FormatTimeUtc(Clock().NowNs());
+    cfg.object_lock_days = object_lock_days;
     if (auto s = Repository::Init(**backend, pass, kdf.Params(), cfg, Info()); !s) Die(s.error());
     if (g.json) {
       Print(nlohmann::json{{"message_type", "initialized"}, {"repository", g.repo}}.dump());
@@ -65,6 +71,10 @@ void RegisterInit(CLI::App& app, Globals& g) {
       Print(fmt::format("created kintsugi repository at {} ({} data + {} parity shards per object, "
                         "{:.0f}% overhead; survives {} lost or damaged shards per object)",
                         g.repo, geo.k, geo.m, 100.0 * geo.m / geo.k, geo.m));
+      if (object_lock_days)
+        Print(fmt::format("Object Lock: every object is retained for {} days (compliance mode); "
+                          "nothing can delete it before then, not even with these credentials.",
+                          object_lock_days));
       Print("Keep the password safe: without it the data cannot be read by anyone.");
     }
   });

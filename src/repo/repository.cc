@@ -22,6 +22,8 @@ std::string EncodeConfig(const RepoConfig& c) {
             {"compression_level", c.compression_level},
             {"pack_size", c.pack_size},
             {"created", c.created}};
+  // Written only when set, so configs without it stay as they were.
+  if (c.object_lock_days) j["object_lock_days"] = c.object_lock_days;
   return j.dump();
 }
 
@@ -29,7 +31,7 @@ Status ValidateConfig(const RepoConfig& c) {
   const auto& k = c.chunker;
   if (k.min_size < 64 || k.avg_bits < 8 || k.avg_bits > 28 || k.max_size > (64u << 20) ||
       k.min_size >= k.max_size || (1u << k.avg_bits) <= k.min_size / 2 || c.pack_size > (1u << 30) ||
-      c.compression_level < 0 || c.compression_level > 22)
+      c.compression_level < 0 || c.compression_level > 22 || c.object_lock_days > 36500)
     return Fail(ErrorKind::kCorrupt, "repository config has implausible parameters");
   return Ok();
 }
@@ -52,6 +54,7 @@ Result<RepoConfig> DecodeConfig(ByteSpan text) {
     c.compression_level = j.at("compression_level").get<int>();
     c.pack_size = j.at("pack_size").get<uint32_t>();
     c.created = j.value("created", "");
+    c.object_lock_days = j.value("object_lock_days", uint32_t{0});
   } catch (const json::exception& e) {
     return Fail(ErrorKind::kCorrupt, std::string("repository config is malformed: ") + e.what());
   }
@@ -72,6 +75,8 @@ Status Repository::Init(Backend& backend, const std::string& passphrase, const K
                         RepoConfig config, const KeyFileInfo& info) {
   if (auto v = ValidateConfig(config); !v)
     return Fail(ErrorKind::kInvalidArgument, "invalid repository parameters for init");
+  // Before Create: an S3 bucket must be created with Object Lock enabled.
+  KS_TRY(backend.SetObjectLock(config.object_lock_days));
   if (auto st = backend.Stat(ObjectType::kConfig, kConfigName); st)
     return Fail(ErrorKind::kAlreadyExists,
                 "a repository already exists at " + backend.Location());
@@ -116,6 +121,8 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
       continue;
     }
     KS_ASSIGN(RepoConfig config, DecodeConfig(*plain));
+    // Everything this process writes is retained like the rest.
+    KS_TRY(backend->SetObjectLock(config.object_lock_days));
     auto repo = std::unique_ptr<Repository>(new Repository(std::move(backend), *mk));
     repo->current_key_ = k.name;
     repo->config_ = config;

@@ -32,6 +32,9 @@ struct RepoConfig {
   int compression_level = 3;  // zstd level; 0 = off
   uint32_t pack_size = 16u << 20;
   std::string created;
+  // Object Lock retention in days (S3 locations only; 0 = none): every
+  // object written is undeletable for this long (docs/design.md 6.6).
+  uint32_t object_lock_days = 0;
 };
 
 // A hold keeps a snapshot from ever being removed (by retention or by

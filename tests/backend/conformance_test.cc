@@ -22,6 +22,7 @@
 #include "backend/local_backend.h"
 #include "backend/mem_backend.h"
 #include "backend/rados_backend.h"
+#include "s3_subject.h"
 
 namespace ks {
 namespace {
@@ -77,6 +78,18 @@ const std::vector<Kind>& Kinds() {
          o.timeout_s = 30;
          Subject s;
          KS_ASSIGN(s.backend, OpenRadosLocation("rados:" + TestPool() + "/" + FreshNamespace(), o));
+         return s;
+       }},
+      {"s3", test::S3Unavailable,
+       []() -> Result<Subject> {
+         Subject s;
+         KS_ASSIGN(s.backend, test::MakeS3Subject(0));
+         return s;
+       }},
+      {"s3_object_lock", test::S3Unavailable,
+       []() -> Result<Subject> {
+         Subject s;
+         KS_ASSIGN(s.backend, test::MakeS3Subject(1));
          return s;
        }},
   };
@@ -204,6 +217,12 @@ TEST_P(Conformance, ListStatRemove) {
   ASSERT_OK(none);
   EXPECT_TRUE(none->empty());
 
+  if (is("s3_object_lock")) {
+    // Retained: the server refuses, and the object stays whole.
+    EXPECT_ERR(b().Remove(kPack, "ab3.0"), ErrorKind::kPermission);
+    EXPECT_EQ(b().Stat(kPack, "ab3.0")->size, packs["ab3.0"]);
+    return;
+  }
   ASSERT_OK(b().Remove(kPack, "ab3.0"));
   EXPECT_ERR(b().Stat(kPack, "ab3.0"), ErrorKind::kNotFound);
   EXPECT_ERR(b().Get(kPack, "ab3.0", 0, 0), ErrorKind::kNotFound);
@@ -277,6 +296,10 @@ TEST_P(Conformance, ConcurrentPutsAndGets) {
 }
 
 TEST_P(Conformance, ConcurrentPutsOfOneNameOneWins) {
+  if (is("s3_object_lock"))
+    GTEST_SKIP() << "a versioned bucket ignores If-None-Match: racing writers of one name can each "
+                    "store a version (docs/design.md 2.2: names are content hashes, so never with "
+                    "different bytes)";
   constexpr int kThreads = 8;
   std::atomic<int> won{0}, lost{0};
   std::vector<std::thread> threads;
@@ -314,7 +337,7 @@ std::string KindNameOf(const ::testing::TestParamInfo<size_t>& info) {
   return Kinds()[info.param].name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Conformance, ::testing::Values(size_t(0), size_t(1), size_t(2)),
+INSTANTIATE_TEST_SUITE_P(Backends, Conformance, ::testing::Range(size_t(0), Kinds().size()),
                          KindNameOf);
 
 }  // namespace

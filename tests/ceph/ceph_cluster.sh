@@ -173,7 +173,7 @@ osd op num shards = 2
 osd op num threads per shard = 1
 
 [client.rgw.$RGW_NAME]
-rgw frontends = beast endpoint=127.0.0.1:$port_rgw
+rgw frontends = beast endpoint=127.0.0.1:$port_rgw tcp_nodelay=1
 rgw data = $DIR/rgw
 # Its default (secure) mode hangs when authentication is off.
 ms mon client mode = crc
