@@ -51,7 +51,7 @@ std::string Describe(const Verdict& v) {
 class TempDir {
  public:
   // In memory (/dev/shm) when there is room: each trial writes and
-  // rewrites some 15 MB, and the suite should measure detection, not disk.
+  // rewrites some 12 MB, and the suite should measure detection, not disk.
   TempDir() {
     std::string base = "/tmp";
     struct statvfs st;
