@@ -76,5 +76,20 @@ std::vector<ks::Bytes> KsFuzzSeeds() {
   seeds.push_back(EncodeTree({f}));
   seeds.push_back(EncodeTree({d, f, l, c}));
   seeds.push_back(EncodeTree({d, f, l, c, u}));
+  // Detection features: the sampled form alone, and with the unit features.
+  Node g = f;
+  g.name = "scan.dcm";
+  g.features = FileFeatures{};
+  g.features->blocks = 3;
+  g.features->random_blocks = 1;
+  g.features->magic = MagicMatch::kMatch;
+  seeds.push_back(EncodeTree({g}));
+  g.features->units_known = true;
+  g.features->units = 40;
+  g.features->random_units = 30;
+  g.features->binary_units = 31;
+  g.features->kind = ContentKind::kDicomCompressed;
+  g.features->sketch = {7, 9000, 4000000000u};
+  seeds.push_back(EncodeTree({g}));
   return seeds;
 }

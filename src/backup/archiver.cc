@@ -261,11 +261,7 @@ void Archiver::ScanDir(const std::shared_ptr<DirCtx>& dir, const std::string& pa
   for (const auto& name : *names)
     if (!IsExcluded(opts_.excludes, path == "/" ? "/" + name : path + "/" + name))
       kept.push_back(name);
-  if (parent_nodes) {
-    std::vector<std::string> before;
-    for (const Node& n : *parent_nodes) before.push_back(n.name);
-    judge_.Directory(path, before, kept);
-  }
+  if (parent_nodes) judge_.Directory(path, *parent_nodes, kept);
   for (const auto& name : kept) {
     if (Failed()) return;
     std::string full = path == "/" ? "/" + name : path + "/" + name;

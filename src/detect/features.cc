@@ -5,6 +5,9 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <iterator>
+
+#include <xxhash.h>
 
 
 namespace ks {
@@ -23,6 +26,37 @@ double Entropy(ByteSpan data) {
 }
 
 bool LooksRandom(ByteSpan sample) { return sample.size() >= 1024 && Entropy(sample) > 7.5; }
+
+bool UnitLooksRandom(const uint32_t (&counts)[256], size_t n) {
+  if (n == 0) return false;
+  // c·log2(c) for the counts of a unit: a table, since a unit has at most
+  // kFeatureUnit bytes and this runs once per KiB of everything read.
+  static const auto kCLogC = [] {
+    std::array<double, kFeatureUnit + 1> t{};
+    for (size_t c = 1; c <= kFeatureUnit; c++) t[c] = double(c) * std::log2(double(c));
+    return t;
+  }();
+  double sum = 0;
+  unsigned distinct = 0;
+  for (uint32_t c : counts) {
+    if (!c) continue;
+    distinct++;
+    sum += c <= kFeatureUnit ? kCLogC[c] : double(c) * std::log2(double(c));
+  }
+  double nn = double(n);
+  double h = std::log2(nn) - sum / nn;
+  // Miller-Madow: the plug-in estimate is low by (K-1)/(2n) nats.
+  h += double(distinct - 1) / (2 * nn * std::log(2.0));
+  return h > 7.5;
+}
+
+bool UnitHasBinary(const uint32_t (&counts)[256]) {
+  for (unsigned b = 0x01; b <= 0x1f; b++) {
+    if (b == '\t' || b == '\n' || b == 0x0b || b == 0x0c || b == '\r' || b == 0x1b) continue;
+    if (counts[b]) return true;
+  }
+  return false;
+}
 
 namespace {
 
@@ -48,7 +82,75 @@ constexpr Signature kSignatures[] = {
     {"gz", 0, "\x1f\x8b", 2}, {"zst", 0, "\x28\xb5\x2f\xfd", 4},
     {"doc", 0, "\xd0\xcf\x11\xe0", 4}, {"xls", 0, "\xd0\xcf\x11\xe0", 4},
     {"hl7", 0, "MSH|", 4},
+    {"mp4", 4, "ftyp", 4}, {"m4a", 4, "ftyp", 4}, {"mov", 4, "ftyp", 4},
 };
+
+struct KindSignature {
+  ContentKind kind;
+  size_t offset;
+  const char* magic;
+  size_t len;
+};
+
+constexpr KindSignature kKinds[] = {
+    {ContentKind::kPdf, 0, "%PDF-", 5},
+    {ContentKind::kZip, 0, "PK\x03\x04", 4},
+    {ContentKind::kPng, 0, "\x89PNG\r\n\x1a\n", 8},
+    {ContentKind::kJpeg, 0, "\xff\xd8\xff", 3},
+    {ContentKind::kJp2, 0, "\x00\x00\x00\x0cjP  ", 8},
+    {ContentKind::kGif, 0, "GIF8", 4},
+    {ContentKind::kTiff, 0, "II*\x00", 4}, {ContentKind::kTiff, 0, "MM\x00*", 4},
+    {ContentKind::kDicom, 128, "DICM", 4},
+    {ContentKind::kGzip, 0, "\x1f\x8b", 2},
+    {ContentKind::kZstd, 0, "\x28\xb5\x2f\xfd", 4},
+    {ContentKind::kOle, 0, "\xd0\xcf\x11\xe0", 4},
+    {ContentKind::kElf, 0, "\x7f" "ELF", 4},
+    {ContentKind::kMp4, 4, "ftyp", 4},
+};
+
+uint16_t Le16(ByteSpan b, size_t at) { return uint16_t(b[at] | b[at + 1] << 8); }
+uint32_t Le32(ByteSpan b, size_t at) {
+  return uint32_t(b[at]) | uint32_t(b[at + 1]) << 8 | uint32_t(b[at + 2]) << 16 |
+         uint32_t(b[at + 3]) << 24;
+}
+
+// The transfer syntax UID (0002,0010) of a DICOM file's meta header, which
+// is always explicit VR little endian and follows "DICM" at 132. Empty if
+// it is not within `head`.
+std::string DicomTransferSyntax(ByteSpan head) {
+  size_t at = 132;
+  while (at + 8 <= head.size()) {
+    uint16_t group = Le16(head, at), element = Le16(head, at + 2);
+    if (group != 0x0002) break;
+    std::string vr(reinterpret_cast<const char*>(head.data() + at + 4), 2);
+    size_t value, len;
+    if (vr == "OB" || vr == "OW" || vr == "OF" || vr == "SQ" || vr == "UT" || vr == "UN") {
+      if (at + 12 > head.size()) break;
+      len = Le32(head, at + 8);
+      value = at + 12;
+    } else {
+      len = Le16(head, at + 6);
+      value = at + 8;
+    }
+    if (element == 0x0010) {
+      if (value + len > head.size()) break;
+      std::string uid(reinterpret_cast<const char*>(head.data() + value), len);
+      while (!uid.empty() && (uid.back() == '\0' || uid.back() == ' ')) uid.pop_back();
+      return uid;
+    }
+    if (len > head.size()) break;
+    at = value + len;
+  }
+  return "";
+}
+
+// Transfer syntaxes whose pixel data is compressed: the JPEG family, JPEG-LS,
+// JPEG 2000, MPEG and HTJ2K (1.2.840.10008.1.2.4.*), RLE (…1.2.5) and
+// deflated explicit VR (…1.2.1.99).
+bool CompressedTransferSyntax(const std::string& uid) {
+  return uid.starts_with("1.2.840.10008.1.2.4.") || uid == "1.2.840.10008.1.2.5" ||
+         uid == "1.2.840.10008.1.2.1.99";
+}
 
 std::string Extension(std::string_view name) {
   size_t dot = name.rfind('.');
@@ -72,6 +174,32 @@ bool LooksLikeText(ByteSpan head) {
 
 }  // namespace
 
+ContentKind SniffKind(ByteSpan head) {
+  if (head.empty()) return ContentKind::kNone;
+  for (const auto& k : kKinds) {
+    if (head.size() < k.offset + k.len || std::memcmp(head.data() + k.offset, k.magic, k.len) != 0)
+      continue;
+    if (k.kind == ContentKind::kDicom && CompressedTransferSyntax(DicomTransferSyntax(head)))
+      return ContentKind::kDicomCompressed;
+    return k.kind;
+  }
+  uint32_t counts[256] = {};
+  for (uint8_t b : head) counts[b]++;
+  return !counts[0] && !UnitHasBinary(counts) && LooksLikeText(head) ? ContentKind::kText
+                                                                     : ContentKind::kNone;
+}
+
+bool IsCompressedKind(ContentKind k) {
+  switch (k) {
+    case ContentKind::kZip: case ContentKind::kPng: case ContentKind::kJpeg:
+    case ContentKind::kGif: case ContentKind::kDicomCompressed: case ContentKind::kGzip:
+    case ContentKind::kZstd: case ContentKind::kMp4: case ContentKind::kJp2:
+      return true;
+    default:
+      return false;
+  }
+}
+
 MagicMatch CheckMagic(std::string_view name, ByteSpan head) {
   std::string ext = Extension(name);
   if (ext.empty()) return MagicMatch::kUnknown;
@@ -89,12 +217,69 @@ MagicMatch CheckMagic(std::string_view name, ByteSpan head) {
   return MagicMatch::kUnknown;
 }
 
+void FeatureCollector::AddUnit(ByteSpan unit) {
+  if (unit.size() < kFeatureUnitMin) return;
+  // Four histograms, summed: consecutive equal bytes would otherwise wait
+  // on each other's increment.
+  uint32_t c4[4][256] = {};
+  size_t i = 0;
+  for (; i + 4 <= unit.size(); i += 4) {
+    c4[0][unit[i]]++;
+    c4[1][unit[i + 1]]++;
+    c4[2][unit[i + 2]]++;
+    c4[3][unit[i + 3]]++;
+  }
+  for (; i < unit.size(); i++) c4[0][unit[i]]++;
+  uint32_t counts[256];
+  for (int v = 0; v < 256; v++) counts[v] = c4[0][v] + c4[1][v] + c4[2][v] + c4[3][v];
+  f_.units++;
+  if (UnitLooksRandom(counts, unit.size())) f_.random_units++;
+  if (UnitHasBinary(counts)) f_.binary_units++;
+  // Keep the kUnitSketch smallest distinct hashes.
+  uint32_t h = uint32_t(XXH3_64bits(unit.data(), unit.size()) >> 32);
+  auto& s = f_.sketch;
+  auto it = std::lower_bound(s.begin(), s.end(), h);
+  if ((it == s.end() || *it != h) && (s.size() < kUnitSketch || h < s.back())) {
+    s.insert(it, h);
+    if (s.size() > kUnitSketch) s.pop_back();
+  }
+}
+
+double SketchSimilarity(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
+  if (a.empty() && b.empty()) return 1;
+  // The k smallest hashes of the union are a uniform sample of it; the
+  // share of them in both sketches estimates |A ∩ B| / |A ∪ B|.
+  std::vector<uint32_t> all;
+  std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(all));
+  size_t k = std::min(all.size(), kUnitSketch);
+  size_t both = 0;
+  for (size_t i = 0; i < k; i++)
+    if (std::binary_search(a.begin(), a.end(), all[i]) &&
+        std::binary_search(b.begin(), b.end(), all[i]))
+      both++;
+  return double(both) / double(k);
+}
+
 void FeatureCollector::Update(ByteSpan piece) {
-  while (!piece.empty()) {
-    if (head_.size() < 132) {
-      size_t take = std::min(piece.size(), 132 - head_.size());
-      head_.insert(head_.end(), piece.begin(), piece.begin() + take);
+  if (head_.size() < kFeatureHead) {
+    size_t take = std::min(piece.size(), kFeatureHead - head_.size());
+    head_.insert(head_.end(), piece.begin(), piece.begin() + take);
+  }
+  // Whole units straight from the piece; only a unit cut between two
+  // pieces is copied.
+  size_t i = 0;
+  if (!unit_.empty()) {
+    size_t take = std::min(piece.size(), kFeatureUnit - unit_.size());
+    unit_.insert(unit_.end(), piece.begin(), piece.begin() + take);
+    i = take;
+    if (unit_.size() == kFeatureUnit) {
+      AddUnit(unit_);
+      unit_.clear();
     }
+  }
+  for (; i + kFeatureUnit <= piece.size(); i += kFeatureUnit) AddUnit(piece.subspan(i, kFeatureUnit));
+  if (i < piece.size()) unit_.insert(unit_.end(), piece.begin() + i, piece.end());
+  while (!piece.empty()) {
     // Sample the first kFeatureSample bytes of every kFeatureBlock block.
     uint64_t in_block = offset_ % kFeatureBlock;
     size_t step;
@@ -120,7 +305,11 @@ FileFeatures FeatureCollector::Finish() {
     if (LooksRandom(sample_)) f_.random_blocks++;
   }
   sample_.clear();
+  AddUnit(unit_);  // the last, short unit (counted from kFeatureUnitMin bytes)
+  unit_.clear();
   f_.magic = CheckMagic(name_, head_);
+  f_.units_known = true;
+  f_.kind = SniffKind(head_);
   return f_;
 }
 

@@ -48,12 +48,38 @@ enum class MagicMatch : uint8_t {
   kMismatch = 2,  // e.g. ".docx" that is not a ZIP
 };
 
+// What a file's leading bytes say it is, whatever its name (stored: the
+// values never change meaning).
+enum class ContentKind : uint8_t {
+  kNone = 0,  // no known signature, not text (or not measured)
+  kText = 1,  // no signature, and its first KiB is text
+  kPdf = 2, kZip = 3, kPng = 4, kJpeg = 5, kGif = 6, kTiff = 7,
+  kDicom = 8,            // DICOM, pixel data not compressed (or syntax unknown)
+  kDicomCompressed = 9,  // DICOM whose transfer syntax is compressed (JPEG, JPEG 2000, RLE...)
+  kGzip = 10, kZstd = 11, kOle = 12, kElf = 13, kMp4 = 14, kJp2 = 15,
+  kLast = kJp2,
+};
+
+constexpr size_t kUnitSketch = 8;
+
 struct FileFeatures {
   uint32_t blocks = 0;         // 64 KiB blocks sampled
   uint32_t random_blocks = 0;  // of those, the ones that look random
   MagicMatch magic = MagicMatch::kUnknown;
+  // Version 2: every byte measured, in 1 KiB units (absent in trees
+  // written by older versions: `units_known` false).
+  bool units_known = false;
+  uint64_t units = 0;         // 1 KiB units measured
+  uint64_t random_units = 0;  // of those, the ones that look random
+  uint64_t binary_units = 0;  // of those, the ones holding control bytes text never has
+  ContentKind kind = ContentKind::kNone;
+  // A bottom-k sketch of the units' contents: the smallest (up to
+  // kUnitSketch) distinct 32-bit hashes of its units, ascending. Two
+  // versions' sketches estimate how much of the file stayed byte for byte.
+  std::vector<uint32_t> sketch;
 
   double random_fraction() const { return blocks ? double(random_blocks) / blocks : 0.0; }
+  double unit_random_fraction() const { return units ? double(random_units) / double(units) : 0.0; }
   bool operator==(const FileFeatures&) const = default;
 };
 

@@ -57,6 +57,17 @@ Bytes EncodeNode(const Node& n) {
     PutVarint(f, n.features->blocks);
     PutVarint(f, n.features->random_blocks);
     f.push_back(uint8_t(n.features->magic));
+    if (n.features->units_known) {
+      // appended (older readers stop after magic): units, random units,
+      // binary units, content kind
+      PutVarint(f, n.features->units);
+      PutVarint(f, n.features->random_units);
+      PutVarint(f, n.features->binary_units);
+      f.push_back(uint8_t(n.features->kind));
+      PutVarint(f, n.features->sketch.size());
+      for (uint32_t h : n.features->sketch)
+        for (int i = 0; i < 4; i++) f.push_back(uint8_t(h >> (8 * i)));
+    }
     Field(out, kFeatures, f);
   }
   for (const Xattr& x : n.xattrs) {
@@ -143,7 +154,33 @@ Result<Node> DecodeNode(ByteSpan data) {
         if (!blocks || !random || !magic || *random > *blocks || *blocks > UINT32_MAX ||
             (*magic)[0] > 2)
           return bad("bad features");
-        n.features = FileFeatures{uint32_t(*blocks), uint32_t(*random), MagicMatch((*magic)[0])};
+        FileFeatures ff;
+        ff.blocks = uint32_t(*blocks);
+        ff.random_blocks = uint32_t(*random);
+        ff.magic = MagicMatch((*magic)[0]);
+        if (fv.remaining() > 0) {
+          auto units = fv.Varint(), runits = fv.Varint(), bunits = fv.Varint();
+          auto kind = fv.Take(1);
+          auto count = fv.Varint();
+          if (!units || !runits || !bunits || !kind || *runits > *units || *bunits > *units ||
+              (*kind)[0] > uint8_t(ContentKind::kLast) || !count || *count > kUnitSketch ||
+              *count > *units)
+            return bad("bad features");
+          for (uint64_t i = 0; i < *count; i++) {
+            auto h = fv.Take(4);
+            if (!h) return bad("bad features");
+            uint32_t v = uint32_t((*h)[0]) | uint32_t((*h)[1]) << 8 | uint32_t((*h)[2]) << 16 |
+                         uint32_t((*h)[3]) << 24;
+            if (!ff.sketch.empty() && v <= ff.sketch.back()) return bad("bad features");
+            ff.sketch.push_back(v);
+          }
+          ff.units_known = true;
+          ff.units = *units;
+          ff.random_units = *runits;
+          ff.binary_units = *bunits;
+          ff.kind = ContentKind((*kind)[0]);
+        }
+        n.features = ff;
         break;
       }
       default:

@@ -5,6 +5,7 @@
 
 #include "detect/features.h"
 #include "detect/verdict.h"
+#include "format/tree.h"
 
 namespace ks {
 namespace {
@@ -75,6 +76,15 @@ TEST(Features, WholeAndPartialEncryptionIndependentOfPieceSize) {
   }
 }
 
+// Features as an older version wrote them: sampled blocks only.
+FileFeatures Sampled(uint32_t blocks, uint32_t random, MagicMatch magic) {
+  FileFeatures f;
+  f.blocks = blocks;
+  f.random_blocks = random;
+  f.magic = magic;
+  return f;
+}
+
 Node FileNode(const std::string& name, FileFeatures f, uint8_t content_seed, uint64_t size = 100000) {
   Node n;
   n.type = NodeType::kFile;
@@ -87,9 +97,20 @@ Node FileNode(const std::string& name, FileFeatures f, uint8_t content_seed, uin
   return n;
 }
 
+std::vector<Node> Listing(const std::vector<std::string>& names) {
+  std::vector<Node> out;
+  for (const auto& n : names) {
+    Node node;
+    node.type = NodeType::kFile;
+    node.name = n;
+    out.push_back(node);
+  }
+  return out;
+}
+
 TEST(Verdict, OrdinaryEditsAreClean) {
   SnapshotJudge j;
-  FileFeatures text{16, 0, MagicMatch::kMatch}, jpeg{16, 16, MagicMatch::kMatch};
+  FileFeatures text = Sampled(16, 0, MagicMatch::kMatch), jpeg = Sampled(16, 16, MagicMatch::kMatch);
   for (int i = 0; i < 200; i++) {
     Node before = FileNode("f" + std::to_string(i) + ".csv", text, 1);
     Node now = before;
@@ -105,8 +126,9 @@ TEST(Verdict, OrdinaryEditsAreClean) {
 }
 
 TEST(Verdict, MassEncryptionRenamesAndNotesAreSuspicious) {
-  FileFeatures text{16, 0, MagicMatch::kMatch}, enc{16, 16, MagicMatch::kMismatch},
-      half{16, 8, MagicMatch::kMatch};
+  FileFeatures text = Sampled(16, 0, MagicMatch::kMatch),
+               enc = Sampled(16, 16, MagicMatch::kMismatch),
+               half = Sampled(16, 8, MagicMatch::kMatch);
   {
     SnapshotJudge j;  // whole-file encryption of 10 of 200 files
     for (int i = 0; i < 200; i++) {
@@ -140,21 +162,22 @@ TEST(Verdict, MassEncryptionRenamesAndNotesAreSuspicious) {
       before.push_back("r" + std::to_string(i) + ".docx");
       now.push_back("r" + std::to_string(i) + ".docx.locked");
     }
-    j.Directory("/d", before, now);
+    j.Directory("/d", Listing(before), now);
+    for (const auto& name : now) j.File("/d/" + name, nullptr, FileNode(name, enc, 5));
     EXPECT_TRUE(j.Finish(-1).suspicious);
   }
   {
     SnapshotJudge j;  // the same small new file in 3 existing directories
     for (int d = 0; d < 3; d++) {
       std::string dir = "/d" + std::to_string(d);
-      j.Directory(dir, {"a.txt"}, {"a.txt", "README-RESTORE.txt"});
+      j.Directory(dir, Listing({"a.txt"}), {"a.txt", "README-RESTORE.txt"});
       j.File(dir + "/README-RESTORE.txt", nullptr, FileNode("README-RESTORE.txt", text, 42, 900));
     }
     EXPECT_TRUE(j.Finish(-1).suspicious);
     SnapshotJudge k;  // in 2 only: not enough
     for (int d = 0; d < 2; d++) {
       std::string dir = "/d" + std::to_string(d);
-      k.Directory(dir, {"a.txt"}, {"a.txt", "README.txt"});
+      k.Directory(dir, Listing({"a.txt"}), {"a.txt", "README.txt"});
       k.File(dir + "/README.txt", nullptr, FileNode("README.txt", text, 42, 900));
     }
     EXPECT_FALSE(k.Finish(-1).suspicious);
@@ -174,8 +197,242 @@ TEST(Verdict, RenameDetectionNeedsTheOldNameGone) {
     now.push_back("r" + std::to_string(i) + ".pdf");
     now.push_back("r" + std::to_string(i) + ".pdf.bak");  // a copy, the original stays
   }
-  j.Directory("/d", before, now);
+  j.Directory("/d", Listing(before), now);
+  FileFeatures enc = Sampled(16, 16, MagicMatch::kUnknown);
+  for (const auto& name : now)
+    if (name.ends_with(".bak")) j.File("/d/" + name, nullptr, FileNode(name, enc, 5));
   EXPECT_FALSE(j.Finish(-1).suspicious);
+}
+
+
+// --- Version 2 features: every byte in 1 KiB units, content kind ---
+
+Bytes Dicom(const std::string& syntax, size_t pixels, uint64_t seed) {
+  Bytes d(128, 0);
+  for (char c : std::string("DICM")) d.push_back(uint8_t(c));
+  auto el = [&](uint16_t g, uint16_t e, const char* vr, std::string v) {
+    if (v.size() % 2) v += '\0';
+    d.push_back(uint8_t(g)); d.push_back(uint8_t(g >> 8));
+    d.push_back(uint8_t(e)); d.push_back(uint8_t(e >> 8));
+    d.push_back(uint8_t(vr[0])); d.push_back(uint8_t(vr[1]));
+    if (std::string(vr) == "OB") {
+      d.insert(d.end(), {0, 0, uint8_t(v.size()), uint8_t(v.size() >> 8), 0, 0});
+    } else {
+      d.push_back(uint8_t(v.size())); d.push_back(uint8_t(v.size() >> 8));
+    }
+    d.insert(d.end(), v.begin(), v.end());
+  };
+  el(0x0002, 0x0001, "OB", std::string("\0\1", 2));
+  el(0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.2");
+  el(0x0002, 0x0010, "UI", syntax);
+  std::mt19937_64 rng(seed);
+  for (size_t i = 0; i < pixels; i++) {  // 12-bit CT values with noise
+    uint16_t v = uint16_t(1000 + (i % 512) + rng() % 64);
+    d.push_back(uint8_t(v));
+    d.push_back(uint8_t(v >> 8));
+  }
+  return d;
+}
+
+TEST(UnitEntropy, RandomUnitsAtAnySizeTextAndPixelsNot) {
+  auto random_at = [](size_t n, uint64_t seed) {
+    Bytes b = RandomBytes(n, seed);
+    uint32_t counts[256] = {};
+    for (uint8_t c : b) counts[c]++;
+    return UnitLooksRandom(counts, n);
+  };
+  for (uint64_t seed = 0; seed < 200; seed++) {
+    EXPECT_TRUE(random_at(1024, seed)) << seed;
+    EXPECT_TRUE(random_at(512, seed + 1000)) << seed;
+  }
+  Bytes text = Text(1024);
+  uint32_t counts[256] = {};
+  for (uint8_t c : text) counts[c]++;
+  EXPECT_FALSE(UnitLooksRandom(counts, 1024));
+  EXPECT_FALSE(UnitHasBinary(counts));
+  Bytes ct = Dicom("1.2.840.10008.1.2.1", 8192, 1);
+  FileFeatures f = Features("a.dcm", ct);
+  EXPECT_EQ(f.random_units, 0u);
+  EXPECT_GT(f.units, 10u);
+  Bytes r = RandomBytes(1024, 5);
+  uint32_t rc[256] = {};
+  for (uint8_t c : r) rc[c]++;
+  EXPECT_TRUE(UnitHasBinary(rc));
+  uint32_t nuls[256] = {};
+  nuls[0] = 1024;  // a log with NULs after a crash is still text
+  EXPECT_FALSE(UnitHasBinary(nuls));
+}
+
+TEST(Features, UnitsCountEveryByteIndependentOfPieceSize) {
+  Bytes text = Text(100 * 1024 + 600);  // 100 units and a last one of 600 bytes
+  Bytes enc = text;
+  // 3 KiB of ciphertext at an odd offset covers at least 2 whole units.
+  Bytes r = RandomBytes(3072, 9);
+  std::copy(r.begin(), r.end(), enc.begin() + 40000);
+  for (size_t piece : {size_t(1), size_t(1000), size_t(65536), size_t(1 << 20)}) {
+    FileFeatures a = Features("x.hl7", text, piece), b = Features("x.hl7", enc, piece);
+    EXPECT_TRUE(a.units_known);
+    EXPECT_EQ(a.units, 101u) << piece;
+    EXPECT_EQ(a.random_units, 0u);
+    EXPECT_EQ(a.binary_units, 0u);
+    EXPECT_EQ(a.kind, ContentKind::kText);
+    EXPECT_GE(b.random_units, 2u) << piece;
+    EXPECT_GE(b.binary_units, 3u) << piece;
+  }
+}
+
+TEST(Features, KindBySignatureAndDicomTransferSyntax) {
+  EXPECT_EQ(SniffKind(Dicom("1.2.840.10008.1.2.1", 10, 1)), ContentKind::kDicom);
+  EXPECT_EQ(SniffKind(Dicom("1.2.840.10008.1.2.4.90", 10, 1)), ContentKind::kDicomCompressed);
+  EXPECT_EQ(SniffKind(Dicom("1.2.840.10008.1.2.5", 10, 1)), ContentKind::kDicomCompressed);
+  Bytes elf = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
+  EXPECT_EQ(SniffKind(elf), ContentKind::kElf);
+  Bytes mp4 = {0, 0, 0, 24, 'f', 't', 'y', 'p', 'M', '4', 'A', ' '};
+  EXPECT_EQ(SniffKind(mp4), ContentKind::kMp4);
+  EXPECT_EQ(CheckMagic("song.m4a", mp4), MagicMatch::kMatch);
+  EXPECT_EQ(SniffKind(Text(300)), ContentKind::kText);
+  EXPECT_EQ(SniffKind(RandomBytes(300, 1)), ContentKind::kNone);
+  EXPECT_TRUE(IsCompressedKind(ContentKind::kDicomCompressed));
+  EXPECT_FALSE(IsCompressedKind(ContentKind::kDicom));
+  EXPECT_FALSE(IsCompressedKind(ContentKind::kPdf));
+}
+
+TEST(Features, SketchEstimatesTheShareOfUnitsKept) {
+  std::mt19937_64 words(3);
+  Bytes text;  // 512 units of text that never repeats
+  while (text.size() < 512 * 1024) {
+    for (int i = 0; i < 6; i++) text.push_back(uint8_t('a' + words() % 26));
+    text.push_back(' ');
+  }
+  text.resize(512 * 1024);
+  FileFeatures a = Features("a.txt", text);
+  EXPECT_EQ(a.sketch.size(), kUnitSketch);
+  EXPECT_TRUE(std::is_sorted(a.sketch.begin(), a.sketch.end()));
+  EXPECT_DOUBLE_EQ(SketchSimilarity(a.sketch, a.sketch), 1.0);
+  Bytes shifted(text.begin() + 100, text.end());  // every unit differs
+  EXPECT_LE(SketchSimilarity(a.sketch, Features("a.txt", shifted).sketch), 0.25);
+  // 4 % of the units changed in place: most sampled hashes survive.
+  int high = 0;
+  for (uint64_t seed = 0; seed < 20; seed++) {
+    Bytes b = text;
+    std::mt19937_64 rng(seed);
+    for (int i = 0; i < 20; i++) b[(rng() % 512) * 1024 + 5] ^= 1;
+    if (SketchSimilarity(a.sketch, Features("a.txt", b).sketch) >= 0.5) high++;
+  }
+  EXPECT_GE(high, 19);
+  EXPECT_DOUBLE_EQ(SketchSimilarity({}, {}), 1.0);
+}
+
+TEST(Features, Version2RoundTripsThroughTheTreeAndOlderFormIsKept) {
+  Node v2 = FileNode("a.csv", Features("a.csv", Text(5000)), 1);
+  Node v1 = FileNode("b.csv", Sampled(3, 1, MagicMatch::kMatch), 2);
+  auto dec = DecodeTree(EncodeTree({v2, v1}));
+  ASSERT_TRUE(dec);
+  EXPECT_EQ((*dec)[0].features, v2.features);
+  EXPECT_TRUE((*dec)[0].features->units_known);
+  EXPECT_EQ((*dec)[1].features, v1.features);
+  EXPECT_FALSE((*dec)[1].features->units_known);
+}
+
+// One changed file through the judge: its signals.
+std::set<std::string> Signals(const Bytes& before, const Bytes& now, const std::string& name = "f.csv",
+                              const std::string& now_name = "") {
+  SnapshotJudge j;
+  Node a = FileNode(name, Features(name, before), 1, before.size());
+  std::string n2 = now_name.empty() ? name : now_name;
+  Node b = FileNode(n2, Features(n2, now), 2, now.size());
+  if (now_name.empty()) {
+    j.File("/d/" + name, &a, b);
+  } else {
+    j.Directory("/d", {a}, {n2});
+    j.File("/d/" + n2, nullptr, b);
+  }
+  std::set<std::string> out;
+  for (const auto& r : j.Finish(-1).reasons) out.insert(r.kind);
+  return out;
+}
+
+TEST(Verdict, Version2SignalsPerFile) {
+  Bytes text = Text(256 * 1024);
+  // 4 % of the bytes, in 4 KiB blocks away from the header, size kept.
+  Bytes spread = text;
+  for (size_t off : {50000u, 120001u, 200003u}) {
+    Bytes r = RandomBytes(4096, off);
+    std::copy(r.begin(), r.end(), spread.begin() + off);
+  }
+  EXPECT_EQ(Signals(text, spread), (std::set<std::string>{"partly_encrypted", "binary_in_text"}));
+  // Appending text is no signal; appending compressed data to a structured
+  // file (an incremental PDF update) changes its size: none either.
+  Bytes appended = text;
+  Bytes more = Text(20000);
+  appended.insert(appended.end(), more.begin(), more.end());
+  EXPECT_TRUE(Signals(text, appended).empty());
+  Bytes pdf = text;
+  std::memcpy(pdf.data(), "%PDF-1.7", 8);
+  Bytes pdf_update = pdf;
+  Bytes image = RandomBytes(60000, 3);
+  pdf_update.insert(pdf_update.end(), image.begin(), image.end());
+  EXPECT_TRUE(Signals(pdf, pdf_update, "a.pdf").empty());
+  // The same random bytes in place, with a trailer: encryption.
+  Bytes pdf_enc = pdf;
+  std::copy(image.begin(), image.end(), pdf_enc.begin() + 70000);
+  pdf_enc.resize(pdf_enc.size() + 512, 7);
+  EXPECT_EQ(Signals(pdf, pdf_enc, "a.pdf"), std::set<std::string>{"partly_encrypted"});
+  // A raw DICOM image re-encoded to JPEG 2000 (new transfer syntax, random
+  // pixel data) is no signal; the same random pixels under the old
+  // transfer syntax are.
+  Bytes raw = Dicom("1.2.840.10008.1.2.1", 100000, 4);
+  Bytes j2k = Dicom("1.2.840.10008.1.2.4.90", 0, 4);
+  Bytes stream = RandomBytes(70000, 5);
+  j2k.insert(j2k.end(), stream.begin(), stream.end());
+  EXPECT_TRUE(Signals(raw, j2k, "i.dcm").empty());
+  Bytes fake = Dicom("1.2.840.10008.1.2.1", 0, 4);
+  Bytes body = RandomBytes(raw.size() - fake.size(), 6);
+  fake.insert(fake.end(), body.begin(), body.end());
+  EXPECT_EQ(Signals(raw, fake, "i.dcm"), std::set<std::string>{"became_random"});
+  // A new version of a small program, a little larger and now with a
+  // compressed resource: changed throughout, so no partial encryption.
+  Bytes prog = Text(16000), prog2 = Text(18000);
+  std::memcpy(prog.data(), "\x7f" "ELF\x02\x01\x01", 7);
+  std::rotate(prog2.begin(), prog2.begin() + 77, prog2.end());
+  std::memcpy(prog2.data(), "\x7f" "ELF\x02\x01\x01", 7);
+  Bytes res = RandomBytes(3000, 12);
+  std::copy(res.begin(), res.end(), prog2.end() - 3000);
+  EXPECT_TRUE(Signals(prog, prog2, "librisd.so").empty());
+  // A program without an extension that lost its ELF header.
+  Bytes elf = Text(20000);
+  std::memcpy(elf.data(), "\x7f" "ELF\x02\x01\x01", 7);
+  for (size_t i = 7; i < 64; i++) elf[i] = 0;
+  Bytes elf_enc = elf;
+  Bytes head = RandomBytes(4096, 8);
+  std::copy(head.begin(), head.end(), elf_enc.begin());
+  EXPECT_TRUE(Signals(elf, elf_enc, "rissvc").count("magic_broken"));
+  // Renames: to a longer name with random content is a rename (and the
+  // content compared with the old file); a log compressed to a valid .gz
+  // is not.
+  auto renamed = Signals(text, RandomBytes(text.size(), 9), "a.csv", "a.csv.locked");
+  EXPECT_TRUE(renamed.count("renamed_extension"));
+  EXPECT_TRUE(renamed.count("became_random"));
+  Bytes gz = RandomBytes(40000, 10);
+  gz[0] = 0x1f;
+  gz[1] = 0x8b;
+  EXPECT_TRUE(Signals(text, gz, "app.log", "app.log.gz").empty());
+  {
+    SnapshotJudge j;  // the same bytes under a longer name: a plain rename
+    std::vector<Node> before;
+    std::vector<std::string> now;
+    for (int i = 0; i < 10; i++) {
+      before.push_back(FileNode("r" + std::to_string(i) + ".pdf", Features("a.pdf", text), 1));
+      now.push_back(before.back().name + ".bak");
+    }
+    j.Directory("/d", before, now);
+    for (int i = 0; i < 10; i++) {
+      Node n = before[size_t(i)];
+      n.name = now[size_t(i)];
+      j.File("/d/" + n.name, nullptr, n);
+    }
+    EXPECT_FALSE(j.Finish(-1).suspicious);
+  }
 }
 
 }  // namespace
