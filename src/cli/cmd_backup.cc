@@ -10,6 +10,48 @@ namespace ks::cli {
 
 using json = nlohmann::json;
 
+namespace {
+
+json StagesJson(const StageReport& r) {
+  json stages = json::object();
+  for (const auto& st : r.stages) {
+    json o{{"cpu_seconds", st.cpu_seconds}, {"bytes", st.bytes}};
+    if (st.wall_seconds > 0) o["wall_seconds"] = st.wall_seconds;
+    stages[st.name] = o;
+  }
+  return json{{"stages", stages},
+              {"cores", r.cores},
+              {"stages_cpu_seconds", r.cpu_seconds},
+              {"process_cpu_seconds", r.process_cpu_seconds},
+              {"bound_seconds", r.bound_seconds},
+              {"bound_by", r.bound_by},
+              {"wall_seconds", r.wall_seconds},
+              {"efficiency", r.efficiency}};
+}
+
+// One line per stage: CPU seconds, the rate per core, the share of all CPU.
+void PrintStages(const StageReport& r) {
+  Print("stage        CPU s    MiB/s per core   share");
+  double all = std::max(r.cpu_seconds, r.process_cpu_seconds);
+  for (const auto& st : r.stages) {
+    double secs = st.wall_seconds > 0 ? st.wall_seconds : st.cpu_seconds;
+    std::string rate = secs > 0 && st.bytes > 0
+                           ? fmt::format("{:8.0f}", double(st.bytes) / 1048576.0 / secs)
+                           : fmt::format("{:>8}", "-");
+    Print(fmt::format("{:<10} {:7.2f}{}   {}       {:5.1f} %", st.name, st.cpu_seconds,
+                      st.wall_seconds > 0 ? fmt::format(" (wall {:.2f})", st.wall_seconds) : "",
+                      rate, all > 0 ? 100.0 * st.cpu_seconds / all : 0.0));
+  }
+  Print(fmt::format("other      {:7.2f}   (shard writes, memory, queues)",
+                    std::max(0.0, r.process_cpu_seconds - r.cpu_seconds)));
+  Print(fmt::format("CPU {:.2f} s on {} cores: at best {:.2f} s (bound by {}); took {:.2f} s, {:.0f} % "
+                    "of the limit",
+                    all, r.cores, r.bound_seconds, r.bound_by, r.wall_seconds,
+                    100.0 * r.efficiency));
+}
+
+}  // namespace
+
 void RegisterBackup(CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("backup", "back up files and directories into a new snapshot");
   static std::vector<std::string> paths, tags, excludes;
@@ -66,6 +108,7 @@ void RegisterBackup(CLI::App& app, Globals& g) {
                  {"bytes_added", m.bytes_added},
                  {"blobs_added", m.blobs_added},
                  {"duration_seconds", double(m.duration_ns) / 1e9},
+                 {"pipeline", StagesJson(res.stages)},
                  {"verdict", verdict_json}}
                 .dump(-1, ' ', false, json::error_handler_t::replace));
     } else if (!g.quiet) {
@@ -76,6 +119,7 @@ void RegisterBackup(CLI::App& app, Globals& g) {
                         HumanDuration(secs), HumanRate(secs > 0 ? double(m.bytes_read) / secs : 0),
                         HumanBytes(m.bytes_added)));
       Print("snapshot " + res.snapshot_id.Short() + " saved");
+      if (g.verbose > 0) PrintStages(res.stages);
     }
     ReportHealedReads(g, *r.repo);
     if (res.failed) {
