@@ -1,6 +1,5 @@
 // kintsugi: command-line entry point. Parses options, dispatches to a
 // command, and turns errors into one-line messages and exit codes.
-#include <malloc.h>
 #include <sodium.h>
 
 #include <cstdlib>
@@ -14,13 +13,6 @@ int g_exit_code = 0;
 
 int main(int argc, char** argv) {
   using namespace ks::cli;
-  // Buffers of half a MiB and more (chunks, packs, parity) are mapped on
-  // their own and returned to the system when freed. glibc's default raises
-  // this threshold after the first such free, after which these buffers are
-  // carved from per-thread arenas that keep the freed memory: a backup then
-  // holds a third more than the data it has in flight. The hot buffers are
-  // reused by the pipeline, so the extra mappings cost few page faults.
-  mallopt(M_MMAP_THRESHOLD, 512 * 1024);
   if (sodium_init() < 0) {
     std::cerr << "kintsugi: cannot initialise libsodium" << std::endl;
     return kExitFatal;
