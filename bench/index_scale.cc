@@ -157,7 +157,7 @@ struct Options {
   uint64_t entries = 10'000'000;
   uint64_t lookups = 1'000'000;
   uint64_t table_entries = uint64_t{1} << 20;
-  uint64_t cache_mib = 64;
+  uint64_t cache_mib = Index::kDefaultCacheBytes >> 20;
   uint64_t seed = 1;
   std::string dir;
   bool split = true, single = true, keep = false;
@@ -327,7 +327,7 @@ int Usage(const char* argv0) {
       "                     both (default)\n"
       "  --table-entries T  entries per table in split mode (default 1048576)\n"
       "  --blobs-per-pack B blobs per pack: N/B distinct pack ids (default 16)\n"
-      "  --cache-mib C      Index block cache (default 64, the Index default)\n"
+      "  --cache-mib C      Index block cache (default: the Index default, 16)\n"
       "  --seed S           id generator seed (default 1)\n"
       "  --keep             keep the repository directory\n",
       argv0);

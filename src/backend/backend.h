@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,21 @@ class Backend {
   // Stores an object atomically and durably. Fails with kAlreadyExists if an
   // object of that type and name exists (it is left untouched).
   virtual Status Put(ObjectType t, const std::string& name, ByteSpan data) = 0;
+
+  // Put of the concatenation of `parts`. Lets a caller that assembles an
+  // object from pieces (the storage envelope interleaves 4 KiB blocks with
+  // their CRCs) store it without first copying it into one buffer. The
+  // default joins the parts and calls Put; backends that can write
+  // scattered buffers directly override it.
+  virtual Status PutParts(ObjectType t, const std::string& name,
+                          std::span<const ByteSpan> parts) {
+    size_t n = 0;
+    for (const auto& p : parts) n += p.size();
+    Bytes joined;
+    joined.reserve(n);
+    for (const auto& p : parts) joined.insert(joined.end(), p.begin(), p.end());
+    return Put(t, name, joined);
+  }
 
   // Reads `length` bytes at `offset` (length 0: to the end). Fails with
   // kNotFound if absent, kCorrupt if the object is shorter than asked.

@@ -3,9 +3,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 
 #include "backend/s3_backend.h"
 #include "backend/rados_backend.h"
@@ -100,8 +102,8 @@ Status LocalBackend::CreateLayout() {
   return FsyncDir(root_);
 }
 
-Result<std::string> LocalBackend::WriteTemp(const std::string& dir, ByteSpan data,
-                                            bool create_dir) {
+Result<std::string> LocalBackend::WriteTemp(const std::string& dir,
+                                            std::span<const ByteSpan> parts, bool create_dir) {
   uint8_t rnd[8];
   RandomBytes(rnd, sizeof rnd);
   std::string tmp = dir + "/" + kTmpPrefix + HexEncode(rnd);
@@ -118,14 +120,30 @@ Result<std::string> LocalBackend::WriteTemp(const std::string& dir, ByteSpan dat
     ::unlink(tmp.c_str());
     return Fail(std::move(e));
   };
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+  // Gathered writes, up to IOV_MAX parts per call; a short write resumes
+  // inside the part it stopped in.
+  size_t part = 0, within = 0;
+  std::vector<iovec> iov;
+  while (part < parts.size()) {
+    iov.clear();
+    for (size_t i = part; i < parts.size() && iov.size() < IOV_MAX; i++) {
+      size_t skip = i == part ? within : 0;
+      if (parts[i].size() == skip) continue;
+      iov.push_back({const_cast<uint8_t*>(parts[i].data()) + skip, parts[i].size() - skip});
+    }
+    if (iov.empty()) break;
+    ssize_t n = ::writev(fd.get(), iov.data(), int(iov.size()));
     if (n < 0) {
       if (errno == EINTR) continue;
       return cleanup_fail(ErrnoError(errno, "write " + tmp));
     }
-    done += size_t(n);
+    size_t left = size_t(n);
+    while (part < parts.size() && left >= parts[part].size() - within) {
+      left -= parts[part].size() - within;
+      part++;
+      within = 0;
+    }
+    within += left;
   }
   // Data must be on disk before a name points at it, or a power cut could
   // leave a named object with missing contents.
@@ -134,13 +152,19 @@ Result<std::string> LocalBackend::WriteTemp(const std::string& dir, ByteSpan dat
 }
 
 Status LocalBackend::Put(ObjectType t, const std::string& name, ByteSpan data) {
+  ByteSpan one[1] = {data};
+  return PutParts(t, name, one);
+}
+
+Status LocalBackend::PutParts(ObjectType t, const std::string& name,
+                              std::span<const ByteSpan> parts) {
   if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
     return Fail(ErrorKind::kInvalidArgument, "bad object name '" + name + "'");
   std::string dir = DirOf(t, name);
   std::string final_path = dir + "/" + name;
   // Directories are created on demand too (a repository made before holds
   // existed has no holds/; a replacement disk may lack pack directories).
-  KS_ASSIGN(std::string tmp, WriteTemp(dir, data, t != ObjectType::kConfig));
+  KS_ASSIGN(std::string tmp, WriteTemp(dir, parts, t != ObjectType::kConfig));
   // link(2) fails with EEXIST instead of replacing: objects are write-once.
   if (::link(tmp.c_str(), final_path.c_str()) != 0) {
     int err = errno;
@@ -159,7 +183,8 @@ Status LocalBackend::Replace(ObjectType t, const std::string& name, ByteSpan dat
   if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
     return Fail(ErrorKind::kInvalidArgument, "bad object name '" + name + "'");
   std::string dir = DirOf(t, name);
-  KS_ASSIGN(std::string tmp, WriteTemp(dir, data, true));
+  ByteSpan one[1] = {data};
+  KS_ASSIGN(std::string tmp, WriteTemp(dir, one, true));
   fds_.Forget(dir + "/" + name);
   // rename(2) swaps the name atomically: readers see the old or the new
   // bytes, never a mix, and a crash leaves one of the two.

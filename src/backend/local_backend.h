@@ -38,6 +38,8 @@ class LocalBackend : public Backend {
 
   std::string Location() const override { return root_; }
   Status Put(ObjectType t, const std::string& name, ByteSpan data) override;
+  Status PutParts(ObjectType t, const std::string& name,
+                  std::span<const ByteSpan> parts) override;
   Result<Bytes> Get(ObjectType t, const std::string& name, uint64_t offset,
                     uint64_t length) override;
   Result<ObjectInfo> Stat(ObjectType t, const std::string& name) override;
@@ -49,8 +51,10 @@ class LocalBackend : public Backend {
 
  private:
   std::string DirOf(ObjectType t, const std::string& name) const;
-  // Writes `data` durably to a fresh temp file in `dir`; returns its path.
-  Result<std::string> WriteTemp(const std::string& dir, ByteSpan data, bool create_dir);
+  // Writes the concatenation of `parts` durably to a fresh temp file in
+  // `dir`; returns its path.
+  Result<std::string> WriteTemp(const std::string& dir, std::span<const ByteSpan> parts,
+                                bool create_dir);
   std::string root_;
   ReadFdCache fds_;
 };

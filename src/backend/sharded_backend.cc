@@ -120,10 +120,17 @@ Status ShardedBackend::Put(ObjectType t, const std::string& name, ByteSpan data)
   // Data shards are consecutive slices of the object, zero-padded at the
   // end. Whole slices are used in place; only the tail is copied.
   size_t whole = shard_bytes ? data.size() / shard_bytes : 0;
-  Bytes tail(shard_bytes * (size_t(g.k) - std::min<size_t>(whole, size_t(g.k))), 0);
+  // Kept per thread: a backup stores every pack from the same thread, and
+  // fresh multi-MiB buffers per object would leave the allocator holding
+  // freed memory (or cost page faults).
+  thread_local Bytes tail, parity;
+  size_t tail_bytes = shard_bytes * (size_t(g.k) - std::min<size_t>(whole, size_t(g.k)));
+  if (tail.capacity() < tail_bytes) tail.reserve(tail_bytes);  // exactly: no doubling
+  tail.assign(tail_bytes, 0);
   if (whole < size_t(g.k) && data.size() > whole * shard_bytes)
     std::memcpy(tail.data(), data.data() + whole * shard_bytes, data.size() - whole * shard_bytes);
-  Bytes parity(shard_bytes * size_t(g.m));
+  if (parity.capacity() < shard_bytes * size_t(g.m)) parity.reserve(shard_bytes * size_t(g.m));
+  parity.resize(shard_bytes * size_t(g.m));  // every byte is written by Encode
   std::vector<const uint8_t*> dptr(static_cast<size_t>(g.k));
   std::vector<uint8_t*> pptr(static_cast<size_t>(g.m));
   for (int j = 0; j < g.k; j++)
@@ -139,10 +146,25 @@ Status ShardedBackend::Put(ObjectType t, const std::string& name, ByteSpan data)
   // shard 0, which is how readers tell such leftovers from lost files
   // (Verify's `incomplete`).
   std::vector<Status> results(static_cast<size_t>(n), Ok());
+  // Each shard file is handed over as parts (header, then each block of the
+  // shard in place followed by its CRC), not assembled in a new buffer:
+  // with all shards written at once, copies would double the object in
+  // memory.
   auto write_shard = [&](int i) {
     const uint8_t* src = i < g.k ? dptr[size_t(i)] : pptr[size_t(i - g.k)];
-    Bytes file = BuildShardFile(tag, Header{g.k, g.m, i, data.size(), block, rows}, src);
-    results[size_t(i)] = locations_[PlaceOf(t, name, i)]->Put(t, ShardName(name, i), file);
+    Header h{g.k, g.m, i, data.size(), block, rows};
+    Bytes head = ShardFileHeader(tag, h);
+    Bytes crcs(size_t(rows) * kCrcSize);
+    std::vector<ByteSpan> parts;
+    parts.reserve(1 + size_t(rows) * 2);
+    parts.emplace_back(head);
+    for (uint32_t r = 0; r < rows; r++) {
+      const uint8_t* b = src + size_t(r) * block;
+      PutU32(crcs.data() + size_t(r) * kCrcSize, BlockCrc(b, block, tag, i, r));
+      parts.emplace_back(b, block);
+      parts.emplace_back(crcs.data() + size_t(r) * kCrcSize, kCrcSize);
+    }
+    results[size_t(i)] = locations_[PlaceOf(t, name, i)]->PutParts(t, ShardName(name, i), parts);
   };
   std::vector<std::thread> writers;
   for (int i = 1; i < n; i++) writers.emplace_back(write_shard, i);
@@ -170,8 +192,7 @@ Status ShardedBackend::Put(ObjectType t, const std::string& name, ByteSpan data)
   return Ok();
 }
 
-Bytes ShardedBackend::BuildShardFile(const std::array<uint8_t, 16>& tag, const Header& h,
-                                     const uint8_t* payload) {
+Bytes ShardedBackend::ShardFileHeader(const std::array<uint8_t, 16>& tag, const Header& h) {
   Bytes file(kHeaderSize, 0);
   std::memcpy(file.data(), kShardMagic, 4);
   file[4] = 1;
@@ -183,6 +204,12 @@ Bytes ShardedBackend::BuildShardFile(const std::array<uint8_t, 16>& tag, const H
   PutU32(file.data() + 20, h.rows);
   std::memcpy(file.data() + 24, tag.data(), 16);
   PutU32(file.data() + 60, Crc32c(ByteSpan(file.data(), 60)));
+  return file;
+}
+
+Bytes ShardedBackend::BuildShardFile(const std::array<uint8_t, 16>& tag, const Header& h,
+                                     const uint8_t* payload) {
+  Bytes file = ShardFileHeader(tag, h);
   file.reserve(kHeaderSize + size_t(h.rows) * (h.block + kCrcSize));
   for (uint32_t r = 0; r < h.rows; r++) {
     const uint8_t* b = payload + size_t(r) * h.block;

@@ -77,6 +77,8 @@ class ShardedBackend : public Backend {
   struct Shards;  // every shard of one object, read whole (Verify/Repair)
 
   Result<Header> LoadHeader(ObjectType t, const std::string& name);
+  // The 64-byte header of a shard file.
+  static Bytes ShardFileHeader(const std::array<uint8_t, 16>& tag, const Header& h);
   // A whole shard file: header, then each block of `payload` with its CRC.
   static Bytes BuildShardFile(const std::array<uint8_t, 16>& tag, const Header& h,
                               const uint8_t* payload);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backup/progress.h"
+#include "backup/stage_times.h"
 #include "repo/repository.h"
 
 namespace ks {
@@ -39,6 +40,7 @@ struct BackupResult {
   Id snapshot_id;
   Snapshot snapshot;
   uint64_t failed = 0;  // entries that could not be read (exit code 3)
+  StageReport stages;   // where the time went (not stored in the snapshot)
 };
 
 Result<BackupResult> RunBackup(Repository& repo, const Clock& clock, const BackupOptions& opts);

@@ -1,6 +1,14 @@
 // Stores blobs for one backup session: dedup against the index and this
-// session, compress, encrypt into packs (one open pack per worker at a
-// time), upload finished packs, and write index tables for uploaded packs.
+// session, compress, encrypt into packs (one open pack per blob type, shared
+// by every worker), upload finished packs, and write index tables for
+// uploaded packs.
+//
+// Memory: a data pack's buffer is taken from a small pool and returned once
+// the pack is stored, so at most kDataPackBuffers packs of data exist at a
+// time: the one being filled and the one being stored. When a pack is full
+// before the previous one is stored, workers wait for the uploader (the
+// disk is then the limit anyway). Reusing the buffers also spares the page
+// faults of fresh 16 MiB allocations.
 //
 // Write ordering (docs/design.md): a blob's index entry is written only after
 // its pack is durably stored; the caller writes the snapshot only after
@@ -10,12 +18,14 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
 #include <vector>
 
+#include "backup/stage_times.h"
 #include "repo/repository.h"
 #include "util/queue.h"
 
@@ -23,7 +33,9 @@ namespace ks {
 
 class BlobSaver {
  public:
-  explicit BlobSaver(Repository& repo, int uploaders = 1);
+  // `stages` (may be null) receives compress/encrypt/pack-name/store/index
+  // times.
+  explicit BlobSaver(Repository& repo, StageTimes* stages = nullptr, int uploaders = 1);
   ~BlobSaver();
 
   // Stores `plain` as blob `id` unless it is already stored. Returns true if
@@ -37,21 +49,39 @@ class BlobSaver {
   uint64_t bytes_added() const { return bytes_added_; }
   uint64_t blobs_added() const { return blobs_added_; }
 
+  // Data packs in memory at once: filling, storing.
+  static constexpr int kDataPackBuffers = 2;
+
  private:
+  struct Upload {
+    std::unique_ptr<PackWriter> writer;
+    bool pooled = false;  // its buffer goes back to the pool
+  };
   void UploadLoop();
-  Status Enqueue(std::unique_ptr<PackWriter> w);
+  Status Enqueue(Upload u);
   Status WriteIndexTable(std::vector<IndexEntry> entries);
   Status FirstError();
   void SetError(const Error& e);
+  // A writer for a new data pack on a pooled buffer; waits while all are in
+  // use. Null after an error.
+  std::unique_ptr<PackWriter> NewDataWriter();
+  void ReturnBuffer(Bytes buf);
 
   Repository& repo_;
+  StageTimes* stages_;
   std::mutex known_mu_;
   std::unordered_set<Id, IdHash> known_;  // claimed this session, not yet in a table
 
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<PackWriter>> pool_[3];  // by BlobType
+  std::mutex pack_mu_;
+  std::unique_ptr<PackWriter> open_[3];  // by BlobType
 
-  BoundedQueue<std::unique_ptr<PackWriter>> uploads_;
+  std::mutex buf_mu_;
+  std::condition_variable buf_cv_;
+  std::vector<Bytes> free_bufs_;
+  int bufs_out_ = 0;
+  bool stopping_ = false;
+
+  BoundedQueue<Upload> uploads_;
   std::vector<std::thread> uploaders_;
 
   std::mutex index_mu_;

@@ -35,7 +35,8 @@ static Key32 NewSaltedKey(const RepoKeys& keys, Bytes& buf) {
   return ObjectKey(keys.data, ByteSpan(buf.data() + 4, kSaltSize));
 }
 
-PackWriter::PackWriter(const RepoKeys& keys) : aead_(NewSaltedKey(keys, buf_)) {
+PackWriter::PackWriter(const RepoKeys& keys, Bytes buffer)
+    : buf_(std::move(buffer)), aead_(NewSaltedKey(keys, buf_)) {
   // One allocation for a whole pack: growing by doubling would briefly hold
   // two copies and round a 16 MiB pack up to 32 MiB.
   buf_.reserve(kPackReserve);

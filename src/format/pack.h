@@ -40,13 +40,20 @@ Bytes BlobAad(const PackEntry& e);
 
 class PackWriter {
  public:
-  explicit PackWriter(const RepoKeys& keys);
+  // `buffer`: storage to reuse (a spent pack's bytes); its contents are
+  // discarded, its capacity kept, so a writer after the first one costs no
+  // new pages.
+  explicit PackWriter(const RepoKeys& keys, Bytes buffer = {});
 
   // Seals one blob whose payload is already compressed per `compression`.
   void Add(BlobType type, const Id& id, Compression compression, ByteSpan payload,
            uint32_t raw_length);
 
   size_t size() const { return buf_.size(); }
+  // Bytes Finish() appends for a header of `entries` entries.
+  static size_t HeaderSize(size_t entries) {
+    return 4 + entries * kPackEntrySize + kAeadTagSize + 4;
+  }
   size_t count() const { return entries_.size(); }
 
   struct Finished {

@@ -31,6 +31,14 @@ TEST_P(RandomTreeRoundTrip, RestoresIdenticalTree) {
   ASSERT_FALSE(summary.empty());
   EXPECT_EQ(summary["files_new"], info.files);
   EXPECT_EQ(summary["files_failed"], 0);
+  // The per-stage report: every byte read was chunked and hashed.
+  ASSERT_TRUE(summary.contains("pipeline")) << summary.dump();
+  const auto& stages = summary["pipeline"]["stages"];
+  EXPECT_EQ(stages["read"]["bytes"], summary["bytes_read"]);
+  EXPECT_EQ(stages["chunk"]["bytes"], summary["bytes_read"]);
+  EXPECT_EQ(stages["hash"]["bytes"], summary["bytes_read"]);
+  EXPECT_GE(summary["pipeline"]["efficiency"].get<double>(), 0.0);
+  EXPECT_LE(summary["pipeline"]["efficiency"].get<double>(), 1.0);
   // Backing up changes nothing in the source.
   EXPECT_EQ(FormatDiff(DiffManifests(original, ScanTree(src))), FormatDiff({}));
 
