@@ -445,7 +445,8 @@ Result<std::vector<ObjectInfo>> S3Backend::List(ObjectType t) {
     // Only keys our layout would give that name (not "config-notes.txt",
     // not a pack under the wrong subdirectory).
     if (name.empty() || name[0] == '.' || KeyOf(t, name) != key) continue;
-    out.push_back({name, l.size, l.mtime_ns});
+    // Whole seconds, as HEAD's Last-Modified gives: Stat and List agree.
+    out.push_back({name, l.size, l.mtime_ns / 1000000000 * 1000000000});
   }
   return out;
 }

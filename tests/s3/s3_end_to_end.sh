@@ -32,7 +32,9 @@ s3() {
     --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
 }
 keys_under() {  # prefix (already URL-encoded)
-  s3 "$KS_RGW_ENDPOINT/$bucket?list-type=2&prefix=$1" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'
+  # No keys is an answer, not a failure (grep exits 1 on no match).
+  s3 "$KS_RGW_ENDPOINT/$bucket?list-type=2&prefix=$1" | { grep -o '<Key>[^<]*</Key>' || true; } |
+    sed 's/<[^>]*>//g'
 }
 
 step "init with Object Lock, back up a generated tree"
