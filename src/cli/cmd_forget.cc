@@ -50,6 +50,7 @@ void RunPruneCommand(const Globals& g, const ForgetArgs& a, OpenRepo& r) {
   o.repack_unused = a.repack_percent / 100.0;
   o.dry_run = a.dry_run;
   o.own_lock = r.lock ? r.lock->name() : "";
+  o.own_lock_created_ns = r.lock ? r.lock->created_ns() : 0;
   auto rep = RunPrune(*r.repo, Clock(), o);
   if (!rep) Die(rep.error());
   for (const auto& w : rep->warnings) Warn("warning: " + w);

@@ -202,8 +202,13 @@ Result<PruneReport> RunPrune(Repository& repo, const Clock& clock, const PruneOp
       continue;
     }
     const LockInfo* older = nullptr;
-    for (const auto& l : locks)
-      if (l.name != o.own_lock && l.created_ns <= m.marked_at() + o.clock_skew_ns) older = &l;
+    for (const auto& l : locks) {
+      // Our own lock, under its first name or a refreshed one.
+      bool own = l.name == o.own_lock ||
+                 (o.own_lock_created_ns != 0 && l.created_ns == o.own_lock_created_ns &&
+                  l.host == HostName() && l.pid == int64_t(getpid()));
+      if (!own && l.created_ns <= m.marked_at() + o.clock_skew_ns) older = &l;
+    }
     if (older) {
       rep.marks_waiting++;
       rep.waiting.push_back("mark " + m.name.substr(0, 8) + ": waits for " +

@@ -29,7 +29,10 @@ struct PruneOptions {
   // How far client clocks may disagree (lock times against mark times).
   int64_t clock_skew_ns = 10LL * 60 * 1000000000;
   bool dry_run = false;
-  std::string own_lock;  // name of the caller's lock (not waited for)
+  // The caller's lock, not waited for: its name, and its creation time,
+  // which stays the same when a refresh renames it.
+  std::string own_lock;
+  int64_t own_lock_created_ns = 0;
 };
 
 struct PruneReport {

@@ -42,7 +42,11 @@ class RepoLock {
                                                    bool sole = false);
   ~RepoLock();  // removes the lock object
 
-  const std::string& name() const { return name_; }
+  // The lock object's current name (a refresh renames it).
+  std::string name() {
+    std::lock_guard l(mu_);
+    return name_;
+  }
   int64_t created_ns() const { return created_ns_; }
 
  private:

@@ -68,11 +68,19 @@ TEST(Prune, MarksFirstDeletesAfterGrace) {
   EXPECT_EQ(rig.Count(ObjectType::kPrune), 0u);
   rig.ExpectAllRestorable("after deleting");
 
-  // Nothing left to reclaim: the repository's packs are all in use.
-  auto r4 = RunPrune(*repo, rig.clock_, Opts(0));
-  ASSERT_TRUE(r4);
-  EXPECT_EQ(r4->packs_marked + r4->packs_repacked, 0u);
-  EXPECT_EQ(r4->bytes, r4->bytes_used);
+  // Soon nothing is left to reclaim: what stays unused is below the repack
+  // threshold (which packs fall under it depends on the packs' random salts).
+  bool settled = false;
+  for (int i = 0; i < 3 && !settled; i++) {
+    rig.clock_.Advance(kSec);
+    auto r4 = RunPrune(*repo, rig.clock_, Opts(0));
+    ASSERT_TRUE(r4);
+    settled = r4->packs_marked + r4->packs_repacked + r4->packs_deleted == 0;
+    if (settled) {
+      EXPECT_GE(double(r4->bytes_used), 0.8 * double(r4->bytes));
+    }
+  }
+  EXPECT_TRUE(settled);
 }
 
 TEST(Prune, DryRunChangesNothing) {
@@ -244,7 +252,9 @@ TEST(Prune, ConcurrentBackupsLoseNothing) {
   });
   auto pruner = rig.Open();
   int prunes = 0;
-  while (backups < 12 && err.empty() && prunes < 400) {
+  // Prunes go on until the writer is done, and at least a few run (a fast
+  // writer may finish its rounds before the second prune starts).
+  while ((backups < 12 || prunes < 3) && err.empty() && prunes < 400) {
     auto lock = RepoLock::Acquire(pruner->backend(), pruner->keys(), rig.clock_, false, "prune", true);
     ASSERT_TRUE(lock);
     PruneOptions o = Opts(0);
