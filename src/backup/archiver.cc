@@ -596,6 +596,11 @@ Result<BackupResult> RunBackup(Repository& repo, const Clock& clock, const Backu
   // After the caller's lock, before any lookup: packs a prune has marked
   // must not gain new references (docs/design.md, "Prune").
   KS_TRY(ExcludeMarkedPacks(repo));
+  // Then forget tables a prune removed since this Repository loaded them:
+  // a long-lived process must not deduplicate against a deleted pack
+  // through a table (or a cached block of it) that is gone. Marks first:
+  // a prune removes a mark only after the tables and packs it names.
+  KS_TRY(repo.index().Refresh());
   Archiver a(repo, clock, opts);
   return a.Run();
 }

@@ -138,6 +138,15 @@ Result<uint64_t> RewriteTables(Repository& repo, const PackSet& doomed, PackSet&
 Result<PruneReport> RunPrune(Repository& repo, const Clock& clock, const PruneOptions& o) {
   PruneReport rep;
 
+  // Locks and marks first, snapshots after: a backup that started before a
+  // mark and has ended by now wrote its snapshot before its lock went, so
+  // the listing below sees it. Listing snapshots first would miss one that
+  // lands between the two steps, and delete what it needs.
+  int64_t now = clock.NowNs();
+  KS_ASSIGN(auto locks, ListLiveLocks(repo.backend(), repo.keys(), clock));
+  std::vector<std::string> damaged_marks;
+  KS_ASSIGN(auto marks, LoadMarks(repo, &damaged_marks));
+
   // What the snapshots need. A snapshot that cannot be read stops prune:
   // its blobs would look unneeded.
   std::vector<std::string> damaged;
@@ -154,8 +163,6 @@ Result<PruneReport> RunPrune(Repository& repo, const Clock& clock, const PruneOp
   rep.trees = rs.trees;
   rep.blobs_referenced = refs.size();
 
-  std::vector<std::string> damaged_marks;
-  KS_ASSIGN(auto marks, LoadMarks(repo, &damaged_marks));
   for (auto& d : damaged_marks) rep.warnings.push_back(d + " (ignored: its packs stay)");
   std::unordered_map<Id, int64_t, IdHash> marked;  // pack -> earliest mark time
   for (const auto& m : marks)
@@ -190,8 +197,6 @@ Result<PruneReport> RunPrune(Repository& repo, const Clock& clock, const PruneOp
   }
 
   // Finish the marks whose time has come.
-  int64_t now = clock.NowNs();
-  KS_ASSIGN(auto locks, ListLiveLocks(repo.backend(), repo.keys(), clock));
   PackSet doomed;
   std::vector<std::string> finished;
   for (const auto& m : marks) {
@@ -267,6 +272,8 @@ Result<PruneReport> RunPrune(Repository& repo, const Clock& clock, const PruneOp
       done.push_back(m.name);
     }
     finished = done;
+    // The tables just replaced are gone; load their replacements.
+    KS_TRY(repo.index().Refresh());
   }
   rep.marks_finished = finished.size();
   rep.packs_deleted = doomed.size();
@@ -307,6 +314,7 @@ Result<PruneReport> RunPrune(Repository& repo, const Clock& clock, const PruneOp
     // copies are stored and indexed.
     auto exclude = std::make_shared<PackSet>(repack);
     exclude->insert(still_marked.begin(), still_marked.end());
+    exclude->insert(doomed.begin(), doomed.end());
     repo.index().SetDedupExclusions(exclude);
     BlobSaver saver(repo);
     KS_TRY(repo.index().ForEach([&](const IndexEntry& e) -> Status {
