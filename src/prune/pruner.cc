@@ -157,6 +157,10 @@ Result<PruneReport> RunPrune(Repository& repo, const Clock& clock, const PruneOp
                     damaged.front() +
                     "); prune would not know what they need: run 'kintsugi check' and "
                     "'kintsugi scrub --repair' first");
+  // Each snapshot's index tables were written before it: loading the tables
+  // after listing the snapshots finds every tree they name, even when this
+  // process opened the repository before they were written.
+  KS_TRY(repo.index().Refresh());
   ReferenceStats rs;
   KS_ASSIGN(ReferenceSet refs, CollectReferences(repo, snaps, &rs));
   rep.snapshots = rs.snapshots;

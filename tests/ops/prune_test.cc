@@ -116,7 +116,7 @@ TEST(Prune, WaitsForBackupsOlderThanTheMark) {
   EXPECT_NE(r->waiting[0].find("backup"), std::string::npos) << r->waiting[0];
   lock->reset();
   auto r2 = RunPrune(*repo, rig.clock_, Opts(0));
-  ASSERT_TRUE(r2);
+  ASSERT_TRUE(r2) << r2.error().message();
   EXPECT_GT(r2->packs_deleted, 0u);
   rig.ExpectAllRestorable("after waiting");
 }
@@ -137,7 +137,7 @@ TEST(Prune, BackupsSkipMarkedPacks) {
   EXPECT_GE(b.snapshot.summary.bytes_added, 4u * (200 << 10));  // stored anew
   rig.clock_.Advance(kSec);
   auto r2 = RunPrune(*repo, rig.clock_, Opts(0));
-  ASSERT_TRUE(r2);
+  ASSERT_TRUE(r2) << r2.error().message();
   EXPECT_EQ(r2->packs_resurrected, 0u);
   EXPECT_GT(r2->packs_deleted, 0u);
   rig.ExpectAllRestorable("after the second backup");
