@@ -1,5 +1,6 @@
 #include "check/checker.h"
 
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
@@ -7,6 +8,7 @@
 #include <algorithm>
 
 #include "format/tree.h"
+#include "util/parallel.h"
 
 namespace ks {
 namespace {
@@ -21,7 +23,16 @@ class Checker {
     report_.problems.push_back({std::move(object), std::move(message)});
   }
   void WalkTree(const Id& snap, const Id& tree, const std::string& path);
-  void ReadPack(const std::string& name, uint64_t size);
+  // What reading one pack found. Computed on a worker thread, merged into
+  // the report on the calling thread (in pack order, so reports are stable).
+  struct PackFindings {
+    uint64_t bytes_read = 0;
+    std::vector<std::string> problems;
+    std::vector<Id> bad_blobs;
+    std::optional<std::string> whole_pack;  // nothing in it can be trusted: why
+  };
+  PackFindings ReadPack(const std::string& name) const;
+  void MergePack(const std::string& name, PackFindings f);
   void FindAffected(const std::vector<std::pair<Id, Snapshot>>& snaps);
   void FindAffectedIn(const Id& snap, const Id& tree, const std::string& path,
                       std::unordered_set<Id, IdHash>& seen_trees);
@@ -73,40 +84,55 @@ void Checker::WalkTree(const Id& snap, const Id& tree_id, const std::string& pat
   }
 }
 
-void Checker::ReadPack(const std::string& name, uint64_t size) {
-  report_.packs_read++;
+Checker::PackFindings Checker::ReadPack(const std::string& name) const {
+  PackFindings f;
   auto bytes = repo_.backend().Get(ObjectType::kPack, name);
-  std::string obj = "pack " + name.substr(0, 8);
-  auto mark_all_from_index = [&](const std::string& why) {
-    if (!indexed_packs_.count(name)) {
-      report_.leftovers.push_back({obj, why});
-      return;
-    }
-    Problem(obj, why);
-    auto id = Id::FromHex(name);
-    (void)repo_.index().ForEach([&](const IndexEntry& e) -> Status {
-      if (id && e.pack == *id) bad_blobs_.insert(e.blob.id);
-      return Ok();
-    });
-  };
-  if (!bytes) return mark_all_from_index(bytes.error().message());
-  report_.bytes_read += bytes->size();
+  if (!bytes) {
+    f.whole_pack = bytes.error().message();
+    return f;
+  }
+  f.bytes_read = bytes->size();
   if (o_.progress) o_.progress->bytes_done += bytes->size();
   if (Sha256(*bytes).Hex() != name)
-    Problem(obj, "content does not match its name (damaged or altered)");
+    f.problems.push_back("content does not match its name (damaged or altered)");
   auto entries = ReadPackHeader(repo_.keys(), *bytes);
-  if (!entries) return mark_all_from_index("header: " + entries.error().message());
+  if (!entries) {
+    f.whole_pack = "header: " + entries.error().message();
+    return f;
+  }
   auto aead = PackAead(repo_.keys(), *bytes);
   for (const auto& e : *entries) {
     auto plain = OpenBlob(*aead, e, ByteSpan(*bytes).subspan(e.offset, e.length));
     if (!plain) {
-      bad_blobs_.insert(e.id);
-      Problem(obj, "blob " + e.id.Short() + ": " + plain.error().message());
+      f.bad_blobs.push_back(e.id);
+      f.problems.push_back("blob " + e.id.Short() + ": " + plain.error().message());
     } else if (repo_.keys().BlobId(*plain) != e.id) {
-      bad_blobs_.insert(e.id);
-      Problem(obj, "blob " + e.id.Short() + " does not match its id");
+      f.bad_blobs.push_back(e.id);
+      f.problems.push_back("blob " + e.id.Short() + " does not match its id");
     }
   }
+  return f;
+}
+
+void Checker::MergePack(const std::string& name, PackFindings f) {
+  report_.packs_read++;
+  report_.bytes_read += f.bytes_read;
+  std::string obj = "pack " + name.substr(0, 8);
+  for (auto& m : f.problems) Problem(obj, std::move(m));
+  bad_blobs_.insert(f.bad_blobs.begin(), f.bad_blobs.end());
+  if (!f.whole_pack) return;
+  if (!indexed_packs_.count(name)) {
+    report_.leftovers.push_back({obj, *f.whole_pack});
+    return;
+  }
+  Problem(obj, *f.whole_pack);
+  // Every blob the index places in it is lost (unless parity elsewhere
+  // holds it, which the envelope already tried).
+  auto id = Id::FromHex(name);
+  (void)repo_.index().ForEach([&](const IndexEntry& e) -> Status {
+    if (id && e.pack == *id) bad_blobs_.insert(e.blob.id);
+    return Ok();
+  });
 }
 
 void Checker::FindAffectedIn(const Id& snap, const Id& tree_id, const std::string& path,
@@ -196,6 +222,7 @@ Result<CheckReport> Checker::Run() {
       for (const auto& p : packs) o_.progress->bytes_total += p.size;
       o_.progress->total_final = true;
     }
+    std::vector<std::string> chosen;
     for (const auto& p : packs) {
       if (o_.subset_t) {
         uint32_t bucket = uint32_t(HexDecode(p.name.substr(0, 8)).value_or(Bytes(4))[0]);
@@ -205,18 +232,29 @@ Result<CheckReport> Checker::Run() {
         continue;
       }
       read_packs_.insert(p.name);
-      ReadPack(p.name, p.size);
+      chosen.push_back(p.name);
     }
+    // Packs are verified on every core (SHA-256, AEAD, decompression and
+    // blob ids are CPU work); each worker holds one pack at a time.
+    std::vector<PackFindings> found(chosen.size());
+    ParallelFor(chosen.size(), o_.workers, [&](size_t i) { found[i] = ReadPack(chosen[i]); });
+    for (size_t i = 0; i < chosen.size(); i++) MergePack(chosen[i], std::move(found[i]));
   }
   if (o_.read_data) {
     // Every shard of every object: the envelope's own checksums.
     for (ObjectType t : {ObjectType::kConfig, ObjectType::kKey, ObjectType::kSnapshot,
                          ObjectType::kHold, ObjectType::kPrune, ObjectType::kIndex, ObjectType::kPack}) {
-      KS_ASSIGN(auto objects, repo_.backend().List(t));
-      for (const auto& obj : objects) {
-        if (t == ObjectType::kPack && o_.subset_t + o_.subset_fraction > 0 && !read_packs_.count(obj.name))
-          continue;
-        KS_ASSIGN(ObjectHealth h, repo_.backend().Verify(t, obj.name));
+      KS_ASSIGN(auto listed, repo_.backend().List(t));
+      std::vector<ObjectInfo> objects;
+      for (auto& obj : listed)
+        if (t != ObjectType::kPack || o_.subset_t + o_.subset_fraction == 0 || read_packs_.count(obj.name))
+          objects.push_back(std::move(obj));
+      std::vector<std::optional<Result<ObjectHealth>>> health(objects.size());
+      ParallelFor(objects.size(), o_.workers,
+                  [&](size_t i) { health[i] = repo_.backend().Verify(t, objects[i].name); });
+      for (size_t i = 0; i < objects.size(); i++) {
+        const ObjectInfo& obj = objects[i];
+        KS_ASSIGN(ObjectHealth h, std::move(*health[i]));
         if (h.intact) continue;
         std::string what = std::string(t == ObjectType::kConfig ? "config" : ObjectTypeDir(t)) +
                            " " + obj.name.substr(0, 8);

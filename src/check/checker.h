@@ -23,6 +23,8 @@ struct CheckOptions {
   // them chosen at random; both unset: all packs.
   uint32_t subset_n = 0, subset_t = 0;
   double subset_fraction = 0;
+  // Threads reading and verifying packs; 0: one per core.
+  int workers = 0;
   Progress* progress = nullptr;
 };
 
