@@ -30,10 +30,10 @@ KeyFileInfo Info() { return KeyFileInfo{HostName(), UserName(), FormatTimeUtc(Cl
 void RegisterInit(CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("init", "create a new repository");
   static KdfOpts kdf;
-  static int compression = 3;
+  static int compression = RepoConfig{}.compression_level;
   static uint32_t pack_mib = 16;
   AddKdfOptions(c, kdf);
-  c->add_option("--compression", compression, "zstd level, 0 = off (default 3)")
+  c->add_option("--compression", compression, "zstd level, 0 = off (default 2)")
       ->check(CLI::Range(0, 19));
   c->add_option("--pack-size-mib", pack_mib, "target pack size in MiB (default 16)")
       ->check(CLI::Range(1, 128));
