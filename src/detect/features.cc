@@ -36,14 +36,19 @@ bool UnitLooksRandom(const uint32_t (&counts)[256], size_t n) {
     for (size_t c = 1; c <= kFeatureUnit; c++) t[c] = double(c) * std::log2(double(c));
     return t;
   }();
-  double sum = 0;
+  double nn = double(n);
+  // The estimate below is at most log2(K) + (K-1)/(2n ln 2) for K distinct
+  // byte values: text and most structured data use too few values to pass,
+  // and are told apart by this integer count alone.
   unsigned distinct = 0;
+  for (uint32_t c : counts) distinct += c != 0;
+  if (std::log2(double(distinct)) + double(distinct - 1) / (2 * nn * std::log(2.0)) <= 7.5)
+    return false;
+  double sum = 0;
   for (uint32_t c : counts) {
     if (!c) continue;
-    distinct++;
     sum += c <= kFeatureUnit ? kCLogC[c] : double(c) * std::log2(double(c));
   }
-  double nn = double(n);
   double h = std::log2(nn) - sum / nn;
   // Miller-Madow: the plug-in estimate is low by (K-1)/(2n) nats.
   h += double(distinct - 1) / (2 * nn * std::log(2.0));
@@ -220,8 +225,10 @@ MagicMatch CheckMagic(std::string_view name, ByteSpan head) {
 void FeatureCollector::AddUnit(ByteSpan unit) {
   if (unit.size() < kFeatureUnitMin) return;
   // Four histograms, summed: consecutive equal bytes would otherwise wait
-  // on each other's increment.
-  uint32_t c4[4][256] = {};
+  // on each other's increment. 16-bit counters (a unit is at most
+  // kFeatureUnit bytes) halve what is cleared and summed per unit.
+  static_assert(kFeatureUnit <= 65535);
+  uint16_t c4[4][256] = {};
   size_t i = 0;
   for (; i + 4 <= unit.size(); i += 4) {
     c4[0][unit[i]]++;
@@ -231,7 +238,7 @@ void FeatureCollector::AddUnit(ByteSpan unit) {
   }
   for (; i < unit.size(); i++) c4[0][unit[i]]++;
   uint32_t counts[256];
-  for (int v = 0; v < 256; v++) counts[v] = c4[0][v] + c4[1][v] + c4[2][v] + c4[3][v];
+  for (int v = 0; v < 256; v++) counts[v] = uint32_t(c4[0][v]) + c4[1][v] + c4[2][v] + c4[3][v];
   f_.units++;
   if (UnitLooksRandom(counts, unit.size())) f_.random_units++;
   if (UnitHasBinary(counts)) f_.binary_units++;

@@ -1,6 +1,8 @@
 // Ransomware detection: features of file content and the snapshot verdict.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <random>
 
 #include "detect/features.h"
@@ -232,6 +234,36 @@ Bytes Dicom(const std::string& syntax, size_t pixels, uint64_t seed) {
     d.push_back(uint8_t(v >> 8));
   }
   return d;
+}
+
+// The distinct-value shortcut in UnitLooksRandom must never change its
+// answer: compare with the estimate computed in full, on units drawn from
+// alphabets of every size around the threshold (about 182 values).
+TEST(UnitEntropy, ShortcutAgreesWithTheFullEstimate) {
+  auto full = [](const uint32_t (&counts)[256], size_t n) {
+    double h = 0;
+    unsigned k = 0;
+    for (uint32_t c : counts) {
+      if (!c) continue;
+      k++;
+      double p = double(c) / double(n);
+      h -= p * std::log2(p);
+    }
+    h += double(k - 1) / (2 * double(n) * std::log(2.0));
+    return h > 7.5;
+  };
+  std::mt19937_64 rng(7);
+  int positives = 0;
+  for (unsigned alphabet = 1; alphabet <= 256; alphabet++) {
+    for (size_t n : {size_t(200), size_t(512), size_t(1024)}) {
+      uint32_t counts[256] = {};
+      for (size_t i = 0; i < n; i++) counts[rng() % alphabet]++;
+      bool fast = UnitLooksRandom(counts, n);
+      EXPECT_EQ(fast, full(counts, n)) << "alphabet " << alphabet << " n " << n;
+      positives += fast;
+    }
+  }
+  EXPECT_GT(positives, 0);
 }
 
 TEST(UnitEntropy, RandomUnitsAtAnySizeTextAndPixelsNot) {
