@@ -14,7 +14,12 @@
 # after backup-1 and backup-5%. Ratio columns are kintsugi / peer.
 #
 # The corpus is freshly written before each run, so it sits in the page cache:
-# the numbers measure the tools, not the disk.
+# the numbers measure the tools, not the disk. Restores write as many files
+# as the corpus has, each step shortly after the last one deleted as many:
+# on ext4 without a journal, creating inodes in groups where many were
+# deleted in the last minutes scans for ones not "recently deleted", and
+# that kernel time can dominate a restore by several times. --restore-dir
+# on a tmpfs (/dev/shm) takes the file system out of the restore row.
 set -euo pipefail
 
 usage() {
@@ -26,6 +31,7 @@ usage: bench/compare.sh [options]
   --kintsugi PATH    kintsugi binary (default: <repo>/build/kintsugi)
   --gen PATH         kintsugi-gen binary (default: next to the kintsugi binary)
   --workdir DIR      parent directory for the temporary work tree (default: \$TMPDIR or /tmp)
+  --restore-dir DIR  parent directory for restore targets (default: the work tree)
   --tools LIST       comma-separated subset of kintsugi,restic,borg-lz4,borg-zstd (default: all)
   --csv FILE         also write every measurement (one row per run and step) to FILE
   --keep             keep the work tree (logs, last repositories) instead of deleting it
@@ -43,6 +49,7 @@ seed=1
 kintsugi_bin="$repo_root/build/kintsugi"
 gen_bin=""
 workdir_parent="${TMPDIR:-/tmp}"
+restore_parent=""
 tools_arg="kintsugi,restic,borg-lz4,borg-zstd"
 csv_file=""
 keep=0
@@ -58,6 +65,7 @@ while (($# > 0)); do
     --kintsugi) kintsugi_bin=${2:?--kintsugi needs a value}; shift 2 ;;
     --gen) gen_bin=${2:?--gen needs a value}; shift 2 ;;
     --workdir) workdir_parent=${2:?--workdir needs a value}; shift 2 ;;
+    --restore-dir) restore_parent=${2:?--restore-dir needs a value}; shift 2 ;;
     --tools) tools_arg=${2:?--tools needs a value}; shift 2 ;;
     --csv) csv_file=${2:?--csv needs a value}; shift 2 ;;
     --keep) keep=1; shift ;;
@@ -114,15 +122,21 @@ tool_version() {
 mkdir -p "$workdir_parent"
 work=$(mktemp -d "$workdir_parent/kintsugi-bench.XXXXXX")
 work=$(cd "$work" && pwd -P)  # absolute, symlinks resolved
+restore_dir="$work/restore"
+if [[ -n $restore_parent ]]; then
+  mkdir -p "$restore_parent"
+  restore_dir=$(mktemp -d "$restore_parent/kintsugi-bench-restore.XXXXXX")
+  rmdir "$restore_dir"  # each restore makes it anew
+fi
 cleanup() {
   if ((keep)); then note "work tree kept at $work"; else rm -rf "$work"; fi
+  if [[ -n $restore_parent ]]; then rm -rf "$restore_dir"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 corpus="$work/corpus"  # the same absolute path for every tool and run
 repo="$work/repo"
-restore_dir="$work/restore"
 logs="$work/logs"
 mkdir -p "$logs"
 printf 'kintsugi-bench-password-%s\n' "$seed" >"$work/password"
@@ -349,6 +363,7 @@ rm -rf "$repo" "$restore_dir"
 
 echo "Corpus: $(human_size "$total_bytes") ($total_bytes bytes, $total_files files), seed $seed, $runs run(s), $(nproc) CPUs"
 for tool in "${tools[@]}"; do tool_version "$tool"; done | sort -u | sed 's/^/  /'
+echo "Restore targets on $(df --output=fstype "$(dirname "$restore_dir")" | tail -n1) ($(dirname "$restore_dir"))"
 print_table
 if ((${#failed[@]} > 0)); then
   if ((keep)); then echo "failed: ${failed[*]} (logs in $logs)"; else echo "failed: ${failed[*]} (rerun with --keep to keep the logs)"; fi
