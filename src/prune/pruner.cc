@@ -259,7 +259,10 @@ Result<PruneReport> RunPrune(Repository& repo, const Clock& clock, const PruneOp
     }
     for (const Id& p : stuck) {
       doomed.erase(p);
-      if (const PackStats* st = ledger.Find(p)) rep.bytes_deleted -= std::min(rep.bytes_deleted, st->bytes);
+      uint64_t kept = 0;
+      if (const PackStats* st = ledger.Find(p)) kept = st->bytes;
+      else if (auto u = unindexed.find(p); u != unindexed.end()) kept = u->second;
+      rep.bytes_deleted -= std::min(rep.bytes_deleted, kept);
     }
     std::vector<std::string> done;
     for (const auto& m : marks) {

@@ -205,6 +205,7 @@ Result<std::vector<std::pair<Id, Snapshot>>> Repository::ListSnapshots(
     if (!id) continue;
     order[*id] = o.mtime_ns;
     auto s = LoadSnapshot(*id);
+    if (!s && s.error().kind() == ErrorKind::kNotFound) continue;  // forgotten since the listing
     if (!s) {
       // A snapshot object whose write was interrupted (the backup was
       // killed) is not a snapshot; `check` notes it as a leftover.

@@ -514,6 +514,38 @@ TEST_F(RepoWithData, SnapshotsSaveLoadListResolve) {
   EXPECT_ERR(repo_->LoadSnapshot(*Id::FromHex(std::string(64, 'e'))), ErrorKind::kNotFound);
 }
 
+// `forget` on another host removes a snapshot between this process's
+// listing and its read of the object: the snapshot is gone, not damaged
+// (prune and forget would otherwise stop on a healthy repository).
+TEST_F(RepoWithData, SnapshotForgottenDuringListingIsSkipped) {
+  class ForgetsAfterListing : public Borrowed {
+   public:
+    using Borrowed::Borrowed;
+    Result<std::vector<ObjectInfo>> List(ObjectType t) override {
+      auto list = Borrowed::List(t);
+      if (list && t == ObjectType::kSnapshot && !list->empty() && !forgot_) {
+        forgot_ = true;
+        EXPECT_OK(Borrowed::Remove(t, list->front().name));
+      }
+      return list;
+    }
+    bool forgot_ = false;
+  };
+  for (int i = 0; i < 2; i++) {
+    Snapshot s;
+    s.time_ns = (i + 1) * 1000000000LL;
+    s.hostname = "h";
+    ASSERT_OK(repo_->SaveSnapshot(s));
+  }
+  auto repo = Repository::Open(std::make_unique<ForgetsAfterListing>(mem_), "pw");
+  ASSERT_OK(repo);
+  std::vector<std::string> damaged;
+  auto all = (*repo)->ListSnapshots(&damaged);
+  ASSERT_OK(all);
+  EXPECT_EQ(all->size(), 1u);
+  EXPECT_TRUE(damaged.empty()) << damaged.front();
+}
+
 TEST_F(RepoWithData, SnapshotTamperingDetected) {
   Snapshot s;
   s.hostname = "h";
