@@ -1,5 +1,7 @@
 #include "fs/restore_target.h"
 
+#include <array>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -92,13 +94,13 @@ Owner WantedOwner(const Node& node, const RestoreOptions& options) {
 }
 
 // Sets the owner if allowed and returns the owner the entry has afterwards.
-Result<Owner> ApplyOwner(int parent_fd, const std::string& name, const struct stat& st, Owner want,
-                         const RestoreOptions& options) {
+// `change(uid, gid)` is fchownat or fchown, returning 0 or -1 with errno.
+template <typename Chown>
+Result<Owner> ApplyOwner(const std::string& name, const struct stat& st, Owner want,
+                         const RestoreOptions& options, Chown change) {
   Owner have{st.st_uid, st.st_gid};
   if (!options.restore_owner || geteuid() != 0 || have == want) return have;
-  if (fchownat(parent_fd, name.c_str(), want.uid, want.gid, AT_SYMLINK_NOFOLLOW) == 0) {
-    return want;
-  }
+  if (change(want.uid, want.gid) == 0) return want;
   // Privileges refused even as root (root squash on NFS: EPERM; ids not
   // mapped in a user namespace: EINVAL): keep the restoring user as owner.
   if (errno == EPERM || errno == EINVAL) return have;
@@ -184,10 +186,14 @@ timespec ToTimespec(int64_t ns) {
   return timespec{time_t(sec), long(rem)};
 }
 
+// The access time is not in the snapshot; use the modification time.
+std::array<timespec, 2> NodeTimes(const Node& node) {
+  return {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
+}
+
 Status ApplyTimes(int parent_fd, const Node& node) {
-  // The access time is not in the snapshot; use the modification time.
-  const timespec times[2] = {ToTimespec(node.mtime_ns), ToTimespec(node.mtime_ns)};
-  if (utimensat(parent_fd, node.name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+  const auto times = NodeTimes(node);
+  if (utimensat(parent_fd, node.name.c_str(), times.data(), AT_SYMLINK_NOFOLLOW) != 0) {
     return SysFail("set times of", node.name);
   }
   return Ok();
@@ -338,13 +344,36 @@ Status RestoreTarget::ApplyMetadata(int parent_fd, const Node& node) const {
   // and a user.* xattr can still be written while the file is 0600; times
   // last so that nothing done afterwards can disturb them.
   const Owner want = WantedOwner(node, options_);
-  KS_ASSIGN(const Owner have, ApplyOwner(parent_fd, node.name, st, want, options_));
+  KS_ASSIGN(const Owner have, ApplyOwner(node.name, st, want, options_, [&](uid_t u, gid_t g) {
+              return fchownat(parent_fd, node.name.c_str(), u, g, AT_SYMLINK_NOFOLLOW);
+            }));
   KS_TRY(ApplyXattrs(parent_fd, node, st.st_mode));
   if (!S_ISLNK(st.st_mode)) {
     KS_TRY(
         ApplyMode(parent_fd, node.name, st.st_mode, SafeMode(node.mode, st.st_mode, have, want)));
   }
   return ApplyTimes(parent_fd, node);
+}
+
+Status RestoreTarget::ApplyFileMetadata(int fd, const Node& node) const {
+  // The same steps in the same order as ApplyMetadata, through the file's
+  // own descriptor: nothing is looked up by name, so nothing can be swapped
+  // in under it, and no path walk or /proc detour is paid per file.
+  struct stat st;
+  if (fstat(fd, &st) != 0) return SysFail("apply metadata to", node.name);
+  if (!S_ISREG(st.st_mode))
+    return Fail(ErrorKind::kInvalidArgument, Cannot("apply metadata to", node.name) + ": not a regular file");
+  const Owner want = WantedOwner(node, options_);
+  KS_ASSIGN(const Owner have, ApplyOwner(node.name, st, want, options_,
+                                         [&](uid_t u, gid_t g) { return fchown(fd, u, g); }));
+  KS_TRY(SetEachXattr(node, [&](const Xattr& x) {
+    return fsetxattr(fd, x.name.c_str(), x.value.data(), x.value.size(), 0);
+  }));
+  if (fchmod(fd, SafeMode(node.mode, st.st_mode, have, want)) != 0)
+    return SysFail("set mode of", node.name);
+  const auto times = NodeTimes(node);
+  if (futimens(fd, times.data()) != 0) return SysFail("set times of", node.name);
+  return Ok();
 }
 
 }  // namespace ks

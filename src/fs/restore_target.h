@@ -78,6 +78,10 @@ class RestoreTarget {
   // failures are returned. setuid/setgid bits of a non-directory are dropped
   // when it does not end up with the snapshot's owner (as GNU tar does).
   Status ApplyMetadata(int parent_fd, const Node& node) const;
+  // The same for a regular file this process created and still has open
+  // (CreateFile's descriptor), through that descriptor. Call it after the
+  // last write: it sets the times.
+  Status ApplyFileMetadata(int fd, const Node& node) const;
 
  private:
   RestoreTarget(UniqueFd root, RestoreOptions o) : root_(std::move(root)), options_(o) {}

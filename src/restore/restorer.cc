@@ -115,10 +115,10 @@ Restorer::Inclusion Restorer::Included(const std::string& path) const {
 }
 
 void Restorer::FinishFile(const std::shared_ptr<OpenFile>& f) {
-  f->fd.Reset();
   std::lock_guard l(f->mu);
   f->done = true;
   if (f->failed) {
+    f->fd.Reset();
     // Never leave a file that looks restored but holds holes where data was
     // lost: remove it (the error names it), and every other name of it.
     ::unlinkat(f->dir->get(), f->node.name.c_str(), 0);
@@ -130,7 +130,11 @@ void Restorer::FinishFile(const std::shared_ptr<OpenFile>& f) {
     }
     return;
   }
-  if (auto s = target_.ApplyMetadata(f->dir->get(), f->node); !s) Error(f->path, s.error());
+  // Through the descriptor the data went through: the file just written,
+  // whatever has happened to its name meanwhile.
+  auto s = target_.ApplyFileMetadata(f->fd.get(), f->node);
+  f->fd.Reset();
+  if (!s) Error(f->path, s.error());
   files_++;
   if (o_.progress) o_.progress->files_done++;
 }

@@ -483,26 +483,38 @@ class RoundTripTest : public RestoreTargetTest {
   std::string src_;
 };
 
+// Both ways of applying a file's metadata: by name in its directory, and
+// through the descriptor it was written with (what the restorer uses).
 TEST_F(RoundTripTest, RegularFileWithSetgidXattrsAclAndNanoseconds) {
-  const std::string path = src_ + "/f";
-  WriteFile(path, "content");
-  Prepare(path, 02754);
-  const bool xattrs = TrySetXattr(path, "user.comment", std::string("ward 7\0", 7));
-  if (ks::testing::HaveSetfacl()) ks::testing::Setfacl("-m u:12345:rw,m::r", path);
-  SetMtime(path, 1'234'567'890, 987'654'321);
-  const Node want = Read(path, "f");
-  ASSERT_EQ(want.mode & 07000, 02000u);
-  if (xattrs) {
-    ASSERT_FALSE(want.xattrs.empty());
-  }
+  for (bool through_fd : {false, true}) {
+    SCOPED_TRACE(through_fd ? "through the descriptor" : "by name");
+    const std::string name = through_fd ? "g" : "f";
+    const std::string path = src_ + "/" + name;
+    WriteFile(path, "content");
+    Prepare(path, 02754);
+    const bool xattrs = TrySetXattr(path, "user.comment", std::string("ward 7\0", 7));
+    if (ks::testing::HaveSetfacl()) ks::testing::Setfacl("-m u:12345:rw,m::r", path);
+    SetMtime(path, 1'234'567'890, 987'654'321);
+    const Node want = Read(path, name);
+    ASSERT_EQ(want.mode & 07000, 02000u);
+    if (xattrs) {
+      ASSERT_FALSE(want.xattrs.empty());
+    }
 
-  auto fd = target_->CreateFile(root(), want);
-  ASSERT_TRUE(fd) << fd.error().message();
-  WriteAll(fd->get(), "content");
-  fd->Reset();
-  auto applied = target_->ApplyMetadata(root(), want);
-  ASSERT_TRUE(applied) << applied.error().message();
-  ExpectSameMetadata(want, Read(T("f"), "f"));
+    auto fd = target_->CreateFile(root(), want);
+    ASSERT_TRUE(fd) << fd.error().message();
+    WriteAll(fd->get(), "content");
+    Status applied = Ok();
+    if (through_fd) {
+      applied = target_->ApplyFileMetadata(fd->get(), want);
+      fd->Reset();
+    } else {
+      fd->Reset();
+      applied = target_->ApplyMetadata(root(), want);
+    }
+    ASSERT_TRUE(applied) << applied.error().message();
+    ExpectSameMetadata(want, Read(T(name), name));
+  }
 }
 
 TEST_F(RoundTripTest, DirectoryWithSetgidAndDefaultAcl) {
