@@ -9,8 +9,6 @@
 #include <cerrno>
 #include <climits>
 
-#include "backend/s3_backend.h"
-#include "backend/rados_backend.h"
 #include "crypto/aead.h"
 #include "fs/unique_fd.h"
 
@@ -62,20 +60,6 @@ void ReadFdCache::Forget(const std::string& path) {
   if (it == fds_.end()) return;
   lru_.erase(it->second.second);
   fds_.erase(it);
-}
-
-const char* ObjectTypeDir(ObjectType t) {
-  switch (t) {
-    case ObjectType::kConfig: return "";
-    case ObjectType::kKey: return "keys";
-    case ObjectType::kSnapshot: return "snapshots";
-    case ObjectType::kIndex: return "index";
-    case ObjectType::kPack: return "data";
-    case ObjectType::kLock: return "locks";
-    case ObjectType::kHold: return "holds";
-    case ObjectType::kPrune: return "prune";
-  }
-  return "unknown";
 }
 
 std::string LocalBackend::DirOf(ObjectType t, const std::string& name) const {
@@ -273,19 +257,6 @@ Status LocalBackend::Remove(ObjectType t, const std::string& name) {
   fds_.Forget(path);
   if (::unlink(path.c_str()) != 0) return Fail(ErrnoError(errno, "remove " + path));
   return FsyncDir(DirOf(t, name));
-}
-
-Result<std::unique_ptr<Backend>> OpenLocation(const std::string& location) {
-  if (IsS3Url(location)) return OpenS3Location(location);
-  if (location.rfind("rados:", 0) == 0) {
-    KS_ASSIGN(RadosOptions options, RadosOptionsFromEnv());
-    return OpenRadosLocation(location, options);
-  }
-  std::string path = location;
-  if (path.rfind("local:", 0) == 0) path = path.substr(6);
-  if (path.empty()) return Fail(ErrorKind::kInvalidArgument, "empty repository location");
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  return std::make_unique<LocalBackend>(path);
 }
 
 }  // namespace ks

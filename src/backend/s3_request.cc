@@ -43,8 +43,6 @@ bool Contains(std::string_view haystack, std::string_view needle) {
 
 }  // namespace
 
-bool IsS3Url(std::string_view location) { return location.rfind("s3:", 0) == 0; }
-
 Result<S3Url> ParseS3Url(std::string_view location) {
   auto bad = [&](const std::string& why) {
     return Fail(ErrorKind::kInvalidArgument,

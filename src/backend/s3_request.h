@@ -27,7 +27,9 @@ struct S3Url {
   std::string Location() const;  // the URL again, normalised
 };
 Result<S3Url> ParseS3Url(std::string_view location);
-bool IsS3Url(std::string_view location);
+// Inline: OpenLocation (in the executable, which does not link the S3 code)
+// uses it to decide whether to load the S3 module.
+inline bool IsS3Url(std::string_view location) { return location.starts_with("s3:"); }
 
 // Where an object lives in the bucket: the local layout (docs/design.md,
 // section 2) under the prefix, so a bucket copied to a disk is a repository.
