@@ -31,6 +31,11 @@ struct OpenFile {
   std::string path;
   std::atomic<size_t> remaining{0};
   std::atomic<bool> failed{false};
+  // Writes into one file take the kernel's inode lock one at a time (on
+  // ext4, XFS and tmpfs alike), and a writer that finds it taken spins on
+  // the CPU while the other copies: workers decrypt and decompress chunks
+  // of one file in parallel but queue here, asleep, to write them.
+  std::mutex write_mu;
   // Other names of the same inode, linked while its data is still being
   // written; removed too if it fails (they would show its holes).
   struct Link {
@@ -148,6 +153,7 @@ void Restorer::WorkerLoop() {
         f->failed = true;
         Error(f->path, data.error());
       } else if (!AllZero(*data)) {
+        std::lock_guard w(f->write_mu);
         size_t done = 0;
         while (done < data->size()) {
           ssize_t n = ::pwrite(f->fd.get(), data->data() + done, data->size() - done,
