@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "backend/module_abi.h"
+#include "backend/module_build_id.h"
 
 namespace ks {
 namespace {
@@ -72,12 +73,24 @@ Result<ModuleOpenFn*> Load(const LocationModule& m, const std::string& path) {
                                              ": " + why);
   };
   auto lib = SharedLibrary::Open(path);
-  if (!lib) return unusable(lib.error().message() + "; reinstall the kintsugi " + feature + " module");
+  // dlerror() names the file already; what is missing is often a library
+  // the module needs (librados, libcurl), not the module itself.
+  if (!lib)
+    return Fail(ErrorKind::kUnsupported,
+                "cannot load " + feature + " support: " + lib.error().message() +
+                    "; check that the libraries it needs are installed, or reinstall the "
+                    "kintsugi " + feature + " module");
   auto version = lib->Symbol<ModuleAbiVersionFn>(kModuleAbiVersionSymbol);
   if (!version) return unusable("not a kintsugi module (" + version.error().message() + ")");
   if (int v = (*version)(); v != kModuleAbiVersion)
     return unusable("it is from another kintsugi build (module ABI " + std::to_string(v) +
                     ", this kintsugi needs " + std::to_string(kModuleAbiVersion) +
+                    "); install the " + feature + " module built with this kintsugi");
+  auto build = lib->Symbol<ModuleBuildIdFn>(kModuleBuildIdSymbol);
+  if (!build) return unusable("not a kintsugi module (" + build.error().message() + ")");
+  if (std::string id = (*build)(); id != kModuleBuildId)
+    return unusable("it is from another kintsugi build (build " + id.substr(0, 12) +
+                    ", this kintsugi is " + std::string(kModuleBuildId).substr(0, 12) +
                     "); install the " + feature + " module built with this kintsugi");
   auto open = lib->Symbol<ModuleOpenFn>(kModuleOpenSymbol);
   if (!open) return unusable("not a kintsugi module (" + open.error().message() + ")");

@@ -1,5 +1,6 @@
 #include "check/checker.h"
 
+#include <atomic>
 #include <optional>
 #include <random>
 #include <unordered_map>
@@ -249,10 +250,17 @@ Result<CheckReport> Checker::Run() {
       for (auto& obj : listed)
         if (t != ObjectType::kPack || o_.subset_t + o_.subset_fraction == 0 || read_packs_.count(obj.name))
           objects.push_back(std::move(obj));
+      // The first error (a location that does not answer) ends the check:
+      // the other workers stop asking rather than each wait out a timeout.
       std::vector<std::optional<Result<ObjectHealth>>> health(objects.size());
-      ParallelFor(objects.size(), o_.workers,
-                  [&](size_t i) { health[i] = repo_.backend().Verify(t, objects[i].name); });
+      std::atomic<bool> failed{false};
+      ParallelFor(objects.size(), o_.workers, [&](size_t i) {
+        if (failed) return;
+        health[i] = repo_.backend().Verify(t, objects[i].name);
+        if (!*health[i]) failed = true;
+      });
       for (size_t i = 0; i < objects.size(); i++) {
+        if (!health[i]) continue;  // skipped after an error; the error is returned below
         const ObjectInfo& obj = objects[i];
         KS_ASSIGN(ObjectHealth h, std::move(*health[i]));
         if (h.intact) continue;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -24,7 +25,12 @@ inline void ParallelFor(size_t n, int workers, const std::function<void(size_t)>
     for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) fn(i);
   };
   std::vector<std::jthread> pool;
-  for (size_t t = 1; t < threads; t++) pool.emplace_back(loop);
+  try {
+    for (size_t t = 1; t < threads; t++) pool.emplace_back(loop);
+  } catch (const std::system_error&) {
+    // No more threads (a pids or process limit): the ones made, and this
+    // one, do all the work.
+  }
   loop();
 }
 

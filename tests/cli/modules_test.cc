@@ -80,12 +80,16 @@ TEST_F(ModulesTest, ExecutableAloneRunsLocalRepositoriesAndNamesMissingModules) 
 
 TEST_F(ModulesTest, ModuleFromAnotherBuildIsRefused) {
   const std::string alone = ExecutableAlone();
-  CopyExecutable(KS_STALE_MODULE, tmp_.Path("bin/kintsugi-s3.so"));
-  RunResult r = Snapshots(alone, kUnreachableBucket);
-  EXPECT_EXIT_CODE(r, 1);
-  EXPECT_TRUE(Contains(r.err, "cannot load S3 support from " + tmp_.Path("bin/kintsugi-s3.so") +
-                                  ": it is from another kintsugi build"))
-      << r.Describe();
+  // Another ABI version, then the same ABI version from another build.
+  for (const char* stale : {KS_STALE_MODULE, KS_STALE_BUILD_MODULE}) {
+    SCOPED_TRACE(stale);
+    CopyExecutable(stale, tmp_.Path("bin/kintsugi-s3.so"));
+    RunResult r = Snapshots(alone, kUnreachableBucket);
+    EXPECT_EXIT_CODE(r, 1);
+    EXPECT_TRUE(Contains(r.err, "cannot load S3 support from " + tmp_.Path("bin/kintsugi-s3.so") +
+                                    ": it is from another kintsugi build"))
+        << r.Describe();
+  }
 }
 
 }  // namespace
