@@ -34,7 +34,7 @@ inline constexpr LocationModule kS3Module{"S3", "kintsugi-s3.so",
 std::vector<std::string> ModuleSearchPath(const std::string& exe_dir, const LocationModule& m);
 
 // Opens `location` through the module: finds and loads it, checks its ABI
-// version, and lets it open the location. A module that is missing, cannot
+// version and build fingerprint, and lets it open the location. A module that is missing, cannot
 // be loaded or is from another build fails with kUnsupported and a message
 // that names the file and what to do. A loaded module stays loaded until the
 // process exits (see the definition).
