@@ -121,17 +121,24 @@ TEST(Prune, WaitsForBackupsOlderThanTheMark) {
   rig.ExpectAllRestorable("after waiting");
 }
 
+// Four files backed up once, that snapshot forgotten, then a prune that
+// marks its packs. Returns the backup and the marking prune's report.
+std::pair<BackupResult, PruneReport> BackUpForgetAndMark(Rig& rig, Repository& repo) {
+  for (int i = 0; i < 4; i++) rig.WriteFile("a/f" + std::to_string(i), 200 << 10, i);
+  BackupResult first = rig.MustBackup(repo);
+  EXPECT_TRUE(RemoveSnapshots(repo, {first.snapshot_id}));
+  auto r = RunPrune(repo, rig.clock_, Opts(0));
+  EXPECT_TRUE(r) << r.error().message();
+  return {first, r ? *r : PruneReport{}};
+}
+
 // Backups after the mark do not deduplicate against marked packs: the data
 // of a forgotten snapshot that comes back is stored again.
 TEST(Prune, BackupsSkipMarkedPacks) {
   Rig rig;
   auto repo = rig.Open();
-  for (int i = 0; i < 4; i++) rig.WriteFile("a/f" + std::to_string(i), 200 << 10, i);
-  Id first = rig.MustBackup(*repo).snapshot_id;
-  ASSERT_TRUE(RemoveSnapshots(*repo, {first}));
-  auto r = RunPrune(*repo, rig.clock_, Opts(0));
-  ASSERT_TRUE(r);
-  EXPECT_GT(r->packs_marked, 0u);
+  auto [first, r] = BackUpForgetAndMark(rig, *repo);
+  EXPECT_GT(r.packs_marked, 0u);
   auto again = rig.Open();
   auto b = rig.MustBackup(*again);
   EXPECT_GE(b.snapshot.summary.bytes_added, 4u * (200 << 10));  // stored anew
@@ -148,12 +155,8 @@ TEST(Prune, BackupsSkipMarkedPacks) {
 TEST(Prune, ResurrectsAPackNeededAgain) {
   Rig rig;
   auto repo = rig.Open();
-  for (int i = 0; i < 4; i++) rig.WriteFile("a/f" + std::to_string(i), 200 << 10, i);
-  auto first = rig.MustBackup(*repo);
-  ASSERT_TRUE(RemoveSnapshots(*repo, {first.snapshot_id}));
-  auto r = RunPrune(*repo, rig.clock_, Opts(0));
-  ASSERT_TRUE(r);
-  ASSERT_GT(r->packs_marked, 0u);
+  auto [first, r] = BackUpForgetAndMark(rig, *repo);
+  ASSERT_GT(r.packs_marked, 0u);
   // What a backup that took its lock before the mark leaves behind.
   Snapshot late = first.snapshot;
   late.time_ns += 1;
@@ -162,7 +165,7 @@ TEST(Prune, ResurrectsAPackNeededAgain) {
   auto r2 = RunPrune(*repo, rig.clock_, Opts(0));
   ASSERT_TRUE(r2) << r2.error().message();
   EXPECT_EQ(r2->packs_deleted, 0u);
-  EXPECT_EQ(r2->packs_resurrected, r->packs_marked);
+  EXPECT_EQ(r2->packs_resurrected, r.packs_marked);
   EXPECT_EQ(rig.Count(ObjectType::kPrune), 0u);
   rig.ExpectAllRestorable("after resurrection");
 }
