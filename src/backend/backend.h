@@ -94,6 +94,16 @@ class Backend {
     return ObjectHealth{};
   }
 
+  // Verify, and with it the object's bytes (healed if need be) in `content`
+  // whenever they can be read, so a full check reads every byte once.
+  // `content` is left empty when the object is not recoverable.
+  virtual Result<ObjectHealth> VerifyRead(ObjectType t, const std::string& name, Bytes* content) {
+    auto b = Get(t, name, 0, 0);
+    if (!b) return ObjectHealth{false, false, b.error().message()};
+    *content = std::move(*b);
+    return ObjectHealth{};
+  }
+
   // Rewrites what is damaged from what is left. kUnsupported without
   // redundancy; kCorrupt if the damage is beyond repair.
   virtual Status Repair(ObjectType t, const std::string& name) {

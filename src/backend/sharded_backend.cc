@@ -469,7 +469,6 @@ Result<std::vector<std::string>> ShardedBackend::ListHidden(ObjectType t) {
 Result<ShardedBackend::Shards> ShardedBackend::LoadAll(ObjectType t, const std::string& name) {
   KS_ASSIGN(Header h, LoadHeader(t, name));
   const int n = h.k + h.m;
-  const size_t stride = h.block + kCrcSize;
   auto tag = NameTag(t, name);
   Shards s;
   s.h = h;
@@ -482,23 +481,69 @@ Result<ShardedBackend::Shards> ShardedBackend::LoadAll(ObjectType t, const std::
     if (!b) continue;
     s.files[size_t(i)] = std::move(*b);
     s.exists[size_t(i)] = true;
-    const Bytes& f = s.files[size_t(i)];
-    if (f.size() >= kHeaderSize) {
-      const uint8_t* p = f.data();
-      s.header_ok[size_t(i)] = std::memcmp(p, kShardMagic, 4) == 0 && p[4] == 1 &&
-                               GetU32(p + 60) == Crc32c(ByteSpan(p, 60)) &&
-                               std::memcmp(p + 24, tag.data(), 16) == 0 && p[5] == h.k &&
-                               p[6] == h.m && p[7] == i && GetU64(p + 8) == h.length &&
-                               GetU32(p + 16) == h.block && GetU32(p + 20) == h.rows &&
-                               f.size() == kHeaderSize + size_t(h.rows) * stride;
-    }
-    for (uint32_t r = 0; r < h.rows; r++) {
-      size_t at = kHeaderSize + size_t(r) * stride;
-      if (at + stride > f.size()) break;
-      s.block_ok[size_t(i)][r] = GetU32(f.data() + at + h.block) == BlockCrc(f.data() + at, h.block, tag, i, r);
-    }
+    s.header_ok[size_t(i)] = CheckShardFile(s.files[size_t(i)], h, i, tag, s.block_ok[size_t(i)]);
   }
   return s;
+}
+
+bool ShardedBackend::CheckShardFile(const Bytes& f, const Header& h, int i, const Tag& tag,
+                                    std::vector<bool>& block_ok) {
+  const size_t stride = h.block + kCrcSize;
+  bool header_ok = false;
+  if (f.size() >= kHeaderSize) {
+    const uint8_t* p = f.data();
+    header_ok = std::memcmp(p, kShardMagic, 4) == 0 && p[4] == 1 &&
+                GetU32(p + 60) == Crc32c(ByteSpan(p, 60)) && std::memcmp(p + 24, tag.data(), 16) == 0 &&
+                p[5] == h.k && p[6] == h.m && p[7] == i && GetU64(p + 8) == h.length &&
+                GetU32(p + 16) == h.block && GetU32(p + 20) == h.rows &&
+                f.size() == kHeaderSize + size_t(h.rows) * stride;
+  }
+  block_ok.assign(h.rows, false);
+  for (uint32_t r = 0; r < h.rows; r++) {
+    size_t at = kHeaderSize + size_t(r) * stride;
+    if (at + stride > f.size()) break;
+    block_ok[r] = GetU32(f.data() + at + h.block) == BlockCrc(f.data() + at, h.block, tag, i, r);
+  }
+  return header_ok;
+}
+
+Result<ObjectHealth> ShardedBackend::VerifyRead(ObjectType t, const std::string& name, Bytes* content) {
+  content->clear();
+  if (auto h = LoadHeader(t, name)) {
+    const int n = h->k + h->m;
+    const size_t stride = h->block + kCrcSize;
+    const uint64_t shard_bytes = uint64_t(h->rows) * h->block;
+    const Tag tag = NameTag(t, name);
+    // Appended in order (data shards are consecutive runs of the object),
+    // so the buffer is never zeroed first.
+    Bytes out;
+    out.reserve(h->length);
+    std::vector<bool> block_ok;
+    bool clean = true;
+    for (int i = 0; i < n && clean; i++) {
+      auto f = GetShard(t, name, i, 0, 0);
+      clean = f && CheckShardFile(*f, *h, i, tag, block_ok) &&
+              std::find(block_ok.begin(), block_ok.end(), false) == block_ok.end();
+      if (!clean || i >= h->k) continue;
+      for (uint32_t r = 0; r < h->rows; r++) {
+        uint64_t at = uint64_t(i) * shard_bytes + uint64_t(r) * h->block;
+        if (at >= h->length) break;
+        const uint8_t* src = f->data() + kHeaderSize + size_t(r) * stride;
+        out.insert(out.end(), src, src + std::min<uint64_t>(h->block, h->length - at));
+      }
+    }
+    if (clean) {
+      *content = std::move(out);
+      return ObjectHealth{};
+    }
+  }
+  // Something is missing or damaged: the full analysis, then a healed read.
+  KS_ASSIGN(ObjectHealth health, Verify(t, name));
+  if (health.recoverable) {
+    auto b = Get(t, name, 0, 0);
+    if (b) *content = std::move(*b);
+  }
+  return health;
 }
 
 Result<ObjectHealth> ShardedBackend::Verify(ObjectType t, const std::string& name) {

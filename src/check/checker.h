@@ -1,10 +1,11 @@
 // Verifying a repository (`kintsugi check`). Structure: every snapshot
 // opens, every tree it reaches decodes, every blob it references is in the
 // index, every index entry points inside an existing pack. With read_data:
-// every pack is read whole, its name (SHA-256) and header verified, and
-// every blob decrypted, decompressed and re-hashed against its id, and every
-// shard of every object (all types) verified block by block through
-// Backend::Verify. Damage is reported per object, as repairable (within the
+// every shard of every object (all types) verified block by block through
+// Backend::Verify (for packs, in the same read as the next checks); every
+// pack's name (SHA-256) and header verified, and every blob authenticated
+// and decompressed to its recorded length (and, with verify_ids, re-hashed
+// against its id). Damage is reported per object, as repairable (within the
 // parity budget) or not, with the snapshots and files it affects.
 #pragma once
 
@@ -19,6 +20,8 @@ namespace ks {
 
 struct CheckOptions {
   bool read_data = false;
+  // Also recompute every blob's id from its plaintext (read_data only).
+  bool verify_ids = false;
   // Read only packs in subset n of t (1-based), or a fraction 0 < f <= 1 of
   // them chosen at random; both unset: all packs.
   uint32_t subset_n = 0, subset_t = 0;

@@ -375,8 +375,21 @@ TEST(ShardedBackend, RandomDamageNeverYieldsWrongBytes) {
       ASSERT_FALSE(within) << "read failed although every row is within the budget: " << got.error().message();
       refused++;
     }
+    // The one-read check agrees with Verify and never returns wrong bytes.
+    Bytes content;
+    auto vr = rig.sb->VerifyRead(kPack, "obj", &content);
+    ASSERT_TRUE(vr);
+    if (within) {
+      EXPECT_TRUE(vr->recoverable) << vr->detail;
+      ASSERT_EQ(content, data) << "VerifyRead returned WRONG bytes";
+    } else {
+      EXPECT_FALSE(vr->recoverable) << vr->detail;
+      EXPECT_TRUE(content.empty());
+    }
     auto v = rig.sb->Verify(kPack, "obj");
     ASSERT_TRUE(v);
+    EXPECT_EQ(vr->intact, v->intact);
+    EXPECT_EQ(vr->detail, v->detail);
     if (within) {
       EXPECT_TRUE(v->recoverable) << v->detail;
       ASSERT_TRUE(rig.sb->Repair(kPack, "obj"));
@@ -389,6 +402,19 @@ TEST(ShardedBackend, RandomDamageNeverYieldsWrongBytes) {
   std::printf("[ heal ] random damage: %d exact reads, %d refused (beyond budget)\n", ok_reads, refused);
   EXPECT_GT(ok_reads, 20);
   EXPECT_GT(refused, 5);
+}
+
+TEST(ShardedBackend, VerifyReadOfHealthyObjectsIsIntactAndExact) {
+  for (size_t size : {size_t(0), size_t(1), size_t(4095), size_t(65536), size_t(1) << 20, size_t(3'000'001)}) {
+    MemRig rig(1, ks::Geometry{8, 2});
+    Bytes data = RandomData(size + 1, size);
+    ASSERT_TRUE(rig.sb->Put(kPack, "obj", data));
+    Bytes content{1, 2, 3};
+    auto h = rig.sb->VerifyRead(kPack, "obj", &content);
+    ASSERT_TRUE(h);
+    EXPECT_TRUE(h->intact && h->recoverable) << size << ": " << h->detail;
+    EXPECT_EQ(content, data) << size;
+  }
 }
 
 // A shard that belongs to the same object but another index (a file renamed

@@ -10,6 +10,7 @@
 
 #include "backend/local_backend.h"
 #include "backup/archiver.h"
+#include "backup/blob_saver.h"
 #include "check/checker.h"
 #include "restore/restorer.h"
 
@@ -93,6 +94,31 @@ TEST_F(PipelineTest, RoundTripAndDedup) {
   ASSERT_TRUE(rep);
   EXPECT_TRUE(rep->ok());
   EXPECT_EQ(rep->snapshots, 2u);
+}
+
+// A writer that stored one plaintext under another's id (a bug, or memory
+// corrupted between hashing and compressing): the record authenticates, so
+// only re-hashing finds it; --read-data alone verifies what was stored.
+TEST_F(PipelineTest, VerifyIdsFindsABlobStoredUnderTheWrongId) {
+  Backup();
+  {
+    BlobSaver saver(*repo_);
+    std::string plain = "stored bytes", other = "bytes the id was computed from";
+    Id wrong = repo_->keys().BlobId(AsBytes(other));
+    ASSERT_TRUE(saver.Save(BlobType::kData, wrong, AsBytes(plain)));
+    ASSERT_TRUE(saver.Finish());
+  }
+  CheckOptions co;
+  co.read_data = true;
+  auto rep = RunCheck(*repo_, co);
+  ASSERT_TRUE(rep);
+  EXPECT_TRUE(rep->ok());
+  co.verify_ids = true;
+  rep = RunCheck(*repo_, co);
+  ASSERT_TRUE(rep);
+  ASSERT_EQ(rep->problems.size(), 1u);
+  EXPECT_NE(rep->problems[0].message.find("does not match its id"), std::string::npos)
+      << rep->problems[0].message;
 }
 
 TEST_F(PipelineTest, DamagedPackIsReportedAndNeverRestoredWrong) {
