@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
 #include <thread>
@@ -54,6 +55,14 @@ struct ChunkJob {
   std::shared_ptr<FileCtx> file;
   size_t index;
   Bytes data;
+};
+
+// A directory waiting for a scanner, with the parent snapshot's version of
+// it (loaded by the scanner that takes it, so loading is spread too).
+struct ScanTask {
+  std::shared_ptr<DirCtx> dir;
+  std::string path;
+  std::optional<Id> parent_tree;
 };
 
 // The selection of given paths as a tree of path components.
@@ -142,6 +151,10 @@ class Archiver {
   void ScanEntry(const std::shared_ptr<DirCtx>& dir, const std::string& full, Node meta,
                  const std::vector<Node>* parent_nodes);
   std::optional<std::vector<Node>> ParentTree(const Node* parent_node);
+  // Directories are scanned on every core: a backup with little to read
+  // (nothing changed) is all scanning, lstat and comparing with the parent.
+  void EnqueueScan(ScanTask task);
+  void ScanLoop();
 
   void ReaderLoop();
   void ReadFile(const std::shared_ptr<FileCtx>& f);
@@ -161,6 +174,11 @@ class Archiver {
   // Readers' windows and chunk buffers, reused. Buffers circulate (reader,
   // queue, worker, back), so only a few wait here at any time.
   BufferPool bufs_;
+
+  std::mutex scan_mu_;
+  std::condition_variable scan_cv_;
+  std::vector<ScanTask> scan_q_;  // taken from the back: depth first, few directories open
+  int scans_running_ = 0;
 
   std::mutex fatal_mu_;
   std::optional<Error> fatal_;
@@ -214,9 +232,9 @@ void Archiver::ScanEntry(const std::shared_ptr<DirCtx>& dir, const std::string& 
     child->parent = dir;
     child->node = std::move(meta);
     dir->pending++;
-    auto ptree = opts_.force_reread ? std::nullopt : ParentTree(pn);
-    ScanDir(child, full, ptree ? &*ptree : nullptr);
-    ChildDone(child, std::nullopt);
+    std::optional<Id> ptree;
+    if (!opts_.force_reread && pn && pn->type == NodeType::kDir) ptree = pn->subtree;
+    EnqueueScan({std::move(child), full, ptree});
     return;
   }
   if (meta.type != NodeType::kFile) {
@@ -288,6 +306,37 @@ void Archiver::ScanDir(const std::shared_ptr<DirCtx>& dir, const std::string& pa
       continue;
     }
     ScanEntry(dir, full, std::move(*meta), parent_nodes);
+  }
+}
+
+void Archiver::EnqueueScan(ScanTask task) {
+  {
+    std::lock_guard l(scan_mu_);
+    scan_q_.push_back(std::move(task));
+  }
+  scan_cv_.notify_one();
+}
+
+void Archiver::ScanLoop() {
+  StageTimer timer(&stages_, Stage::kScan);
+  std::unique_lock l(scan_mu_);
+  for (;;) {
+    scan_cv_.wait(l, [&] { return !scan_q_.empty() || scans_running_ == 0; });
+    if (scan_q_.empty()) return;  // nothing queued and nobody left to queue more
+    ScanTask task = std::move(scan_q_.back());
+    scan_q_.pop_back();
+    scans_running_++;
+    l.unlock();
+    if (!Failed()) {
+      std::optional<std::vector<Node>> ptree;
+      if (task.parent_tree)
+        if (auto t = repo_.LoadTree(*task.parent_tree)) ptree = std::move(*t);  // damaged: read all again
+      ScanDir(task.dir, task.path, ptree ? &*ptree : nullptr);
+      ChildDone(task.dir, std::nullopt);  // the scanner's own hold on the directory
+    }
+    task = {};
+    l.lock();
+    if (--scans_running_ == 0 && scan_q_.empty()) scan_cv_.notify_all();
   }
 }
 
@@ -541,6 +590,12 @@ Result<BackupResult> Archiver::Run() {
   {
     StageTimer t(&stages_, Stage::kScan);
     ScanSelection(root, "/", trie, parent_root ? &*parent_root : nullptr);
+  }
+  {
+    std::vector<std::thread> scanners;
+    for (int i = 1; i < Workers(); i++) scanners.emplace_back([this] { ScanLoop(); });
+    ScanLoop();
+    for (auto& t : scanners) t.join();
   }
   if (opts_.progress) opts_.progress->total_final = true;
   files_.Close();

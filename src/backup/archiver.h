@@ -1,6 +1,6 @@
 // The backup pipeline (docs/design.md, "Backup pipeline"):
 //
-//   scanner (this thread) --files--> readers (chunk) --chunks--> workers
+//   scanners (this thread and workers-1 more) --files--> readers (chunk) --chunks--> workers
 //   (hash, dedup, compress, encrypt, pack) --packs--> uploaders
 //
 // A directory's tree blob is written when its last child is done, by
@@ -26,7 +26,7 @@ struct BackupOptions {
   std::string hostname;
   std::optional<Id> parent;  // unset: latest snapshot of same host and paths
   bool force_reread = false;  // ignore the parent (read every file)
-  int workers = 0;            // 0: one per core
+  int workers = 0;            // scanners and workers; 0: one per core
   std::string program_version;
   // The time to record as the snapshot's `time` (restic's --time), shown by
   // `snapshots`; retention ignores it (docs/design.md 16.1). Unset: now.

@@ -36,11 +36,9 @@ StageReport StageTimes::Report(int cores, double wall_seconds,
     s.wall_seconds = double(counters_[i].wall_ns) / 1e9;
     s.bytes = counters_[i].bytes;
     r.cpu_seconds += s.cpu_seconds;
-    // The scanner and the uploader are one thread each: their stage cannot
-    // be spread over the cores (the uploader's time is its wall time).
-    double own = Stage(i) == Stage::kScan ? s.cpu_seconds
-                 : Stage(i) == Stage::kStore ? s.wall_seconds
-                                              : 0;
+    // The uploader is one thread: its stage cannot be spread over the
+    // cores (and its time is its wall time).
+    double own = Stage(i) == Stage::kStore ? s.wall_seconds : 0;
     if (own > serial) {
       serial = own;
       serial_name = s.name;

@@ -62,7 +62,7 @@ struct StageReport {
   // writing shard files, memory management, queues, the progress display).
   double process_cpu_seconds = 0;
   // The shortest possible run: the process's CPU work spread over `cores`,
-  // or the slowest stage that runs on one thread only (scan, store),
+  // or the stage that runs on one thread only (store),
   // whichever is longer.
   double bound_seconds = 0;
   std::string bound_by;      // "cpu" or a stage name
