@@ -205,6 +205,10 @@ time_field() { # file, label prefix
 measure() {
   local tool=$1 run=$2 step=$3 dir=$4
   local log="$logs/$tool-run$run-$step.log" tfile="$logs/$tool-run$run-$step.time" rc=0
+  # Write out what earlier steps left dirty (the generated corpus, the last
+  # step's repository or restore), so that the kernel's writeback of it
+  # does not compete with this step for the CPU. Every tool gets the same.
+  sync
   (cd "$dir" && /usr/bin/time -v -o "$tfile" "${cmd[@]}") >"$log" 2>&1 || rc=$?
   # borg exits 1 for warnings (e.g. a file changed while read); that is a success.
   if ((rc != 0)) && ! [[ $tool == borg-* && $rc -eq 1 ]]; then
