@@ -104,7 +104,7 @@ void RegisterBackup(CLI::App& app, Globals& g) {
     // from per-thread arenas that keep the freed memory: a backup then holds
     // a third more than the data it has in flight. The pipeline reuses its
     // hot buffers, so the extra mappings cost few page faults here; restore
-    // and check allocate per blob and keep the default.
+    // and check allocate per blob and keep the setting main() made.
     mallopt(M_MMAP_THRESHOLD, 512 * 1024);
     BackupResult res;
     {

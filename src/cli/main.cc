@@ -18,10 +18,11 @@ int main(int argc, char** argv) {
   // kernel. Every pipeline bounds the memory it has in flight (chunks,
   // packs, shard files), so this does not raise the peak; it saves the
   // page faults and zeroing of taking fresh pages for every chunk and
-  // shard: on the 2 GiB benchmark (a 2-core VM) that was 15 % of a first
-  // backup's CPU and a third of a restore's. 32 MiB is the largest
+  // shard: on the 2 GiB benchmark (a 2-core VM) that was about a tenth of
+  // a first backup's CPU and a third of a restore's. 32 MiB is the largest
   // threshold glibc allows: buffers up to a pack and its parity are
-  // reused from the heap.
+  // reused from the heap. (backup lowers it again for its own reasons:
+  // cmd_backup.cc.)
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   if (sodium_init() < 0) {
