@@ -168,5 +168,18 @@ std::vector<ks::Bytes> KsFuzzSeeds() {
   Bytes zs = {2, 1, 1, 10, 0, 0xe8, 0x03, 0};  // data, zstd, offset +10, raw 1000
   Append(zs, z);
   seeds.push_back(zs);
+  // Mode 2: 16-bit samples stored as zstd of byte planes (70000 bytes).
+  Bytes samples(70000);
+  for (size_t i = 0; i + 1 < samples.size(); i += 2) {
+    uint16_t v = uint16_t(2000 + i / 64 + (i * 7919 % 13));
+    samples[i] = uint8_t(v);
+    samples[i + 1] = uint8_t(v >> 8);
+  }
+  Bytes planes;
+  if (MaybeCompress(samples, 2, planes, true) == Compression::kZstdShuffle2) {
+    Bytes ps = {2, 1, 2, 0, 0, 0x70, 0x11, 0x01};  // data, planes, offset +0, raw 70000
+    Append(ps, planes);
+    seeds.push_back(ps);
+  }
   return seeds;
 }

@@ -87,7 +87,9 @@ Result<bool> BlobSaver::Save(BlobType type, const Id& id, ByteSpan plain) {
   Compression c;
   {
     StageTimer t(stages_, Stage::kCompress, plain.size());
-    c = MaybeCompress(plain, repo_.config().compression_level, payload);
+    // Data may be raw image samples, which compress far better (and
+    // faster) split into byte planes; trees never are.
+    c = MaybeCompress(plain, repo_.config().compression_level, payload, type == BlobType::kData);
   }
   Upload full, closed;
   {

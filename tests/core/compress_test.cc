@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "test_util.h"
 
 namespace ks {
@@ -109,7 +111,8 @@ TEST(CompressTest, GarbageAndUnknownMethod) {
   if (Decompress(Compression::kZstd, {}, 0, out)) {
     EXPECT_TRUE(out.empty());
   }
-  EXPECT_ERR(Decompress(Compression(2), garbage, 1000, out), ErrorKind::kCorrupt);
+  EXPECT_ERR(Decompress(Compression::kZstdShuffle2, garbage, 1000, out), ErrorKind::kCorrupt);
+  EXPECT_ERR(Decompress(Compression(3), garbage, 1000, out), ErrorKind::kCorrupt);
   EXPECT_ERR(Decompress(Compression(255), garbage, 1000, out), ErrorKind::kCorrupt);
   // Flipped bytes inside a frame: an error or (zstd frames carry no checksum
   // here; the AEAD guards integrity) some output of the right length.
@@ -124,6 +127,66 @@ TEST(CompressTest, GarbageAndUnknownMethod) {
     } else {
       EXPECT_EQ(s.error().kind(), ErrorKind::kCorrupt);
     }
+  }
+}
+
+// 16-bit little-endian samples: a smooth gradient with a few bits of noise,
+// like raw CT or MR pixel data.
+Bytes SixteenBitImage(size_t n, uint64_t seed) {
+  Bytes out(n);
+  uint64_t x = seed;
+  for (size_t i = 0; i + 1 < n; i += 2) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    uint16_t v = uint16_t(1000 + (i / 2) % 512 * 3 + (x >> 60));
+    out[i] = uint8_t(v);
+    out[i + 1] = uint8_t(v >> 8);
+  }
+  if (n & 1) out[n - 1] = 0x5a;
+  return out;
+}
+
+TEST(CompressTest, SixteenBitSamplesAreSplitIntoPlanes) {
+  for (size_t n : {size_t(65537), size_t(300000), size_t(1) << 20, size_t(3'000'001)}) {
+    Bytes img = SixteenBitImage(n, n), planes, plain;
+    ASSERT_EQ(MaybeCompress(img, 2, planes, true), Compression::kZstdShuffle2) << n;
+    ASSERT_EQ(MaybeCompress(img, 2, plain), Compression::kZstd) << n;  // not allowed: plain zstd
+    EXPECT_LT(planes.size(), plain.size()) << n;
+    Bytes back = {9};
+    ASSERT_OK(Decompress(Compression::kZstdShuffle2, planes, n, back));
+    EXPECT_EQ(back, img) << n;
+  }
+}
+
+TEST(CompressTest, TextAndRandomDataAreNotSplit) {
+  Bytes text = SampleText(300 * 1024, 5), random = PseudoRandom(300 * 1024, 6), out;
+  EXPECT_EQ(MaybeCompress(text, 2, out, true), Compression::kZstd);
+  EXPECT_EQ(MaybeCompress(random, 2, out, true), Compression::kNone);
+  EXPECT_EQ(out, random);
+}
+
+// Property: for every length and content, the planes round-trip exactly,
+// and a payload decoded with the wrong length or damaged is an error or
+// (zstd frames carry no checksum here) output of the right length only.
+TEST(CompressTest, PlanesRoundTripEveryLength) {
+  std::mt19937_64 rng(17);
+  for (int trial = 0; trial < 300; trial++) {
+    size_t n = trial < 40 ? size_t(65536 + trial) : size_t(65536 + rng() % 600000);
+    Bytes data = trial % 2 ? SixteenBitImage(n, rng()) : PseudoRandom(n, rng());
+    for (size_t k = 0; k < data.size(); k += 1 + rng() % 50000) data[k] ^= uint8_t(rng());
+    Bytes packed;
+    Compression c = MaybeCompress(data, 1 + int(rng() % 3), packed, true);
+    Bytes back;
+    ASSERT_OK(Decompress(c, packed, n, back));
+    ASSERT_EQ(back, data) << "trial " << trial << " n " << n;
+    if (c != Compression::kZstdShuffle2) continue;
+    EXPECT_ERR(Decompress(c, packed, n + 1, back), ErrorKind::kCorrupt);
+    EXPECT_ERR(Decompress(c, packed, n - 1, back), ErrorKind::kCorrupt);
+    EXPECT_ERR(Decompress(c, ByteSpan(packed).subspan(0, packed.size() / 2), n, back),
+               ErrorKind::kCorrupt);
+    Bytes bad = packed;
+    bad[rng() % bad.size()] ^= uint8_t(1 + rng() % 255);
+    if (auto s = Decompress(c, bad, n, back)) EXPECT_EQ(back.size(), n);
+    else EXPECT_EQ(s.error().kind(), ErrorKind::kCorrupt);
   }
 }
 
