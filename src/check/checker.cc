@@ -111,7 +111,7 @@ Checker::PackFindings Checker::ReadPack(const std::string& name) const {
     // The tag binds the record to its id, type and length (BlobAAD), so a
     // record that opens and decompresses to raw_length is the one its
     // writer stored. Re-hashing the plaintext also catches a writer that
-    // hashed one thing and stored another, at twice the CPU.
+    // hashed one thing and stored another, for half as much CPU again.
     auto plain = OpenBlob(*aead, e, ByteSpan(bytes).subspan(e.offset, e.length));
     if (!plain) {
       f.bad_blobs.push_back(e.id);
