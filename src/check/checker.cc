@@ -266,22 +266,32 @@ Result<CheckReport> Checker::Run() {
       // The first error (a location that does not answer) ends the check:
       // the other workers stop asking rather than each wait out a timeout.
       std::vector<std::optional<Result<ObjectHealth>>> health(objects.size());
+      std::vector<char> misnamed(objects.size(), 0);  // index tables: bytes do not match the name
       std::atomic<bool> failed{false};
       ParallelFor(objects.size(), o_.workers, [&](size_t i) {
         if (failed) return;
-        if (auto it = pack_health.find(objects[i].name); t == ObjectType::kPack && it != pack_health.end())
+        const std::string& name = objects[i].name;
+        if (auto it = pack_health.find(name); t == ObjectType::kPack && it != pack_health.end()) {
           health[i] = std::move(it->second);  // verified when the pack was read
-        else
-          health[i] = repo_.backend().Verify(t, objects[i].name);
+        } else if (t == ObjectType::kIndex) {
+          // Named by the SHA-256 of their bytes, like packs: checked in
+          // the same read as the shards.
+          Bytes bytes;
+          health[i] = repo_.backend().VerifyRead(t, name, &bytes);
+          misnamed[i] = *health[i] && (*health[i])->recoverable && Sha256(bytes).Hex() != name;
+        } else {
+          health[i] = repo_.backend().Verify(t, name);
+        }
         if (!*health[i]) failed = true;
       });
       for (size_t i = 0; i < objects.size(); i++) {
         if (!health[i]) continue;  // skipped after an error; the error is returned below
         const ObjectInfo& obj = objects[i];
         KS_ASSIGN(ObjectHealth h, std::move(*health[i]));
-        if (h.intact) continue;
         std::string what = std::string(t == ObjectType::kConfig ? "config" : ObjectTypeDir(t)) +
                            " " + obj.name.substr(0, 8);
+        if (misnamed[i]) Problem(what, "content does not match its name (damaged or altered)");
+        if (h.intact) continue;
         if (t == ObjectType::kPack && !indexed_packs_.count(obj.name))
           // Shards of a pack that no index refers to: the leftover of a
           // backup killed while storing it. Nothing refers to its data.
@@ -295,17 +305,6 @@ Result<CheckReport> Checker::Run() {
         else if (h.recoverable) report_.repairable.push_back({what, h.detail});
         else Problem(what, h.detail);
       }
-    }
-    // Index tables are named by the SHA-256 of their bytes, like packs.
-    KS_ASSIGN(auto tables, repo_.backend().List(ObjectType::kIndex));
-    for (const auto& t : tables) {
-      auto bytes = repo_.backend().Get(ObjectType::kIndex, t.name);
-      if (!bytes) {
-        auto h = repo_.backend().Verify(ObjectType::kIndex, t.name);
-        if (!h || !h->incomplete) Problem("index " + t.name.substr(0, 8), bytes.error().message());
-      }
-      else if (Sha256(*bytes).Hex() != t.name)
-        Problem("index " + t.name.substr(0, 8), "content does not match its name (damaged or altered)");
     }
   }
   // Damage met in index tables while walking (reported once, at the end).
