@@ -32,6 +32,9 @@ struct BackupOptions {
   // `snapshots`; retention ignores it (docs/design.md 16.1). Unset: now.
   std::optional<int64_t> time_ns;
   Progress* progress = nullptr;
+  // Time each pipeline stage (BackupResult::stages). Off, the report's
+  // stage figures are zero and the run saves the clock reads.
+  bool measure_stages = true;
   // Called for each source entry that could not be read (the backup goes on).
   std::function<void(const std::string& path, const Error& e)> on_error;
 };

@@ -21,7 +21,9 @@ class BufferPool {
   // Keeps at most `keep` free buffers of at most `keep_bytes` in all.
   BufferPool(size_t keep, size_t keep_bytes) : keep_(keep), keep_bytes_(keep_bytes) {}
 
-  // An empty buffer, preferably one already holding `capacity` bytes.
+  // A buffer of unspecified size and contents (callers assign or resize:
+  // clearing it here would make the next resize zero-fill it), preferably
+  // one already holding `capacity` bytes.
   Bytes Take(size_t capacity) {
     std::lock_guard l(mu_);
     // The smallest kept buffer that fits, else the largest (it grows once).
@@ -39,7 +41,6 @@ class BufferPool {
     Bytes b = std::move(*best);
     free_.erase(best);
     bytes_ -= b.capacity();
-    b.clear();
     return b;
   }
 

@@ -95,6 +95,7 @@ void RegisterBackup(CLI::App& app, Globals& g) {
     }
     Progress progress;
     o.progress = &progress;
+    o.measure_stages = g.json || g.verbose > 0;  // the only outputs that show them
     o.on_error = [&g](const std::string& path, const Error& e) {
       Warn("warning: " + path + ": " + e.message());
     };
