@@ -23,6 +23,7 @@
 #include "format/tree.h"
 #include "prune/marks.h"
 #include "fs/metadata.h"
+#include "fs/quote.h"
 #include "fs/unique_fd.h"
 #include "util/queue.h"
 
@@ -302,12 +303,28 @@ void Archiver::ScanDir(const std::shared_ptr<DirCtx>& dir, const std::string& pa
     if (!IsExcluded(opts_.excludes, path == "/" ? "/" + name : path + "/" + name))
       kept.push_back(name);
   if (parent_nodes) judge_.Directory(path, *parent_nodes, kept);
+  // Entries are looked up relative to the directory, not by full path.
+  UniqueFd dfd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd.valid()) {
+    ReportError(path, ErrnoError(errno, "cannot open directory " + QuoteName(path)));
+    return;
+  }
   for (const auto& name : kept) {
     if (Failed()) return;
     std::string full = path == "/" ? "/" + name : path + "/" + name;
-    auto meta = ReadNodeMetadata(full, name);
+    auto meta = StatNodeAt(dfd.get(), name, full);
     if (!meta) {
       ReportError(full, meta.error());
+      continue;
+    }
+    // An entry in the same state as in the parent snapshot has the same
+    // xattrs and symlink target (fs/metadata.h): only the rest are read.
+    const Node* pn = opts_.force_reread ? nullptr : FindNode(parent_nodes, name);
+    if (pn && SameInodeState(*pn, *meta)) {
+      meta->link_target = pn->link_target;
+      meta->xattrs = pn->xattrs;
+    } else if (auto st = ReadNodeDetails(full, *meta); !st) {
+      ReportError(full, st.error());
       continue;
     }
     ScanEntry(dir, full, std::move(*meta), parent_nodes);

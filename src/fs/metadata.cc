@@ -1,6 +1,7 @@
 #include "fs/metadata.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -146,6 +147,21 @@ struct DirCloser {
 
 }  // namespace
 
+Result<Node> StatNodeAt(int dirfd, const std::string& name, const std::string& path) {
+  struct stat st;
+  if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return SysFail("cannot stat", path);
+  return NodeFromStat(st, name);
+}
+
+Status ReadNodeDetails(const std::string& path, Node& node) {
+  if (node.type == NodeType::kSymlink) {
+    // lstat's size of a symlink is its target's length.
+    KS_ASSIGN(node.link_target, ReadLinkTarget(path, 0));
+  }
+  KS_ASSIGN(node.xattrs, ReadXattrs(path));
+  return Ok();
+}
+
 Result<Node> ReadNodeMetadata(const std::string& path, const std::string& name) {
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) return SysFail("cannot stat", path);
@@ -155,6 +171,11 @@ Result<Node> ReadNodeMetadata(const std::string& path, const std::string& name) 
   }
   KS_ASSIGN(node.xattrs, ReadXattrs(path));
   return node;
+}
+
+bool SameInodeState(const Node& a, const Node& b) {
+  return a.type == b.type && a.inode == b.inode && a.device == b.device && a.size == b.size &&
+         a.mtime_ns == b.mtime_ns && a.ctime_ns == b.ctime_ns;
 }
 
 Result<std::vector<std::string>> ListDirectory(const std::string& path) {

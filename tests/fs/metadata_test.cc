@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <pwd.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "fs/id_names.h"
+#include "fs/unique_fd.h"
 #include "test_util.h"
 
 namespace ks {
@@ -141,6 +143,46 @@ TEST(ReadNodeMetadata, CharDeviceHasRdev) {
   EXPECT_EQ(major(node->rdev), 1u);
   EXPECT_EQ(minor(node->rdev), 3u);
   EXPECT_EQ(node->size, 0u);
+}
+
+// The two-step read (relative lstat, then details) gives what the one-step
+// read gives, for every kind of entry the walk meets.
+TEST(StatNodeAt, WithDetailsEqualsReadNodeMetadata) {
+  TempDir tmp;
+  WriteFile(tmp / "f", "contents");
+  (void)TrySetXattr(tmp / "f", "user.k", "v");
+  ASSERT_EQ(::mkdir((tmp / "d").c_str(), 0750), 0);
+  ASSERT_EQ(::symlink(std::string(300, 't').c_str(), (tmp / "l").c_str()), 0);
+  UniqueFd dfd(::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY));
+  ASSERT_TRUE(dfd.valid());
+  for (const char* name : {"f", "d", "l"}) {
+    auto one = ReadNodeMetadata(tmp / name, name);
+    ASSERT_TRUE(one) << one.error().message();
+    auto two = StatNodeAt(dfd.get(), name, tmp / name);
+    ASSERT_TRUE(two) << two.error().message();
+    EXPECT_TRUE(two->xattrs.empty() && two->link_target.empty()) << name;
+    ASSERT_TRUE(ReadNodeDetails(tmp / name, *two));
+    EXPECT_EQ(*one, *two) << name;
+    EXPECT_TRUE(SameInodeState(*one, *two)) << name;
+  }
+  auto missing = StatNodeAt(dfd.get(), "nope", tmp / "nope");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind(), ErrorKind::kNotFound);
+}
+
+// Setting an xattr changes the inode's ctime: the walk relies on it to
+// reuse the parent's xattrs for entries in the same state.
+TEST(SameInodeState, XattrChangeIsSeen) {
+  TempDir tmp;
+  WriteFile(tmp / "f", "x");
+  auto before = ReadNodeMetadata(tmp / "f", "f");
+  ASSERT_TRUE(before);
+  ::usleep(20000);  // beyond the file system's timestamp granularity
+  if (!TrySetXattr(tmp / "f", "user.new", "1")) GTEST_SKIP() << "no xattr support";
+  auto after = ReadNodeMetadata(tmp / "f", "f");
+  ASSERT_TRUE(after);
+  EXPECT_FALSE(SameInodeState(*before, *after));
+  EXPECT_TRUE(SameInodeState(*after, *after));
 }
 
 TEST(ReadNodeMetadata, XattrsAreSortedWithRawValues) {
