@@ -83,14 +83,17 @@ Result<bool> BlobSaver::Save(BlobType type, const Id& id, ByteSpan plain) {
     std::lock_guard l(known_mu_);
     if (!known_.insert(id).second) return false;  // another thread claimed it
   }
-  thread_local Bytes payload;
-  Compression c;
+  thread_local Bytes scratch;
+  CompressedPayload compressed;
   {
     StageTimer t(stages_, Stage::kCompress, plain.size());
     // Data may be raw image samples, which compress far better (and
     // faster) split into byte planes; trees never are.
-    c = MaybeCompress(plain, repo_.config().compression_level, payload, type == BlobType::kData);
+    compressed = CompressForStorage(plain, repo_.config().compression_level, scratch,
+                                    type == BlobType::kData);
   }
+  const Compression c = compressed.method;
+  const ByteSpan payload = compressed.bytes;  // `plain` itself when not compressed
   Upload full, closed;
   {
     // Sealing happens under the lock: one open pack per type for all

@@ -58,16 +58,18 @@ void Scatter(const uint8_t* shuffled, size_t at, size_t len, Bytes& out) {
   ForPlanes(out.size(), at, len, [&](size_t r, size_t s) { out[r] = shuffled[s]; });
 }
 
-// zstd (one frame, `level`) of the shuffled form of `in`, into `out`;
-// false if zstd fails or the result does not pay.
-bool CompressShuffled(ByteSpan in, int level, Bytes& out) {
+// zstd (one frame, `level`) of the shuffled form of `in`, at the start of
+// `out` (grown to the bound if smaller, never shrunk: a reused buffer is
+// not zero-filled again); its size, or 0 if zstd fails or it does not pay.
+size_t CompressShuffled(ByteSpan in, int level, Bytes& out) {
   ZSTD_CCtx* c = ThreadCCtx();
   ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
   if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)) ||
       ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, in.size())))
-    return false;
-  out.resize(ZSTD_compressBound(in.size()));
-  ZSTD_outBuffer ob{out.data(), out.size(), 0};
+    return 0;
+  const size_t bound = ZSTD_compressBound(in.size());
+  if (out.size() < bound) out.resize(bound);
+  ZSTD_outBuffer ob{out.data(), bound, 0};
   uint8_t slice[kPlaneSlice];
   for (size_t at = 0; at < in.size();) {
     const size_t n = std::min(kPlaneSlice, in.size() - at);
@@ -77,14 +79,13 @@ bool CompressShuffled(ByteSpan in, int level, Bytes& out) {
     const ZSTD_EndDirective mode = at == in.size() ? ZSTD_e_end : ZSTD_e_continue;
     for (;;) {
       size_t r = ZSTD_compressStream2(c, &ob, &ib, mode);
-      if (ZSTD_isError(r)) return false;
+      if (ZSTD_isError(r)) return 0;
       if (mode == ZSTD_e_end ? r == 0 : ib.pos == ib.size) break;
-      if (ob.pos == ob.size) return false;  // cannot happen within the bound
+      if (ob.pos == ob.size) return 0;  // cannot happen within the bound
     }
   }
-  if (double(ob.pos) >= kWorthIt * double(in.size())) return false;
-  out.resize(ob.pos);
-  return true;
+  if (double(ob.pos) >= kWorthIt * double(in.size())) return 0;
+  return ob.pos;
 }
 
 // The inverse: decompresses `in` (a shuffled payload) slice by slice and
@@ -112,13 +113,14 @@ Status DecompressShuffled(ByteSpan in, size_t raw_len, Bytes& out) {
   return Ok();
 }
 
-// zstd of `in` at `level` into `out`, kept if it pays.
-bool CompressInto(ByteSpan in, int level, Bytes& out) {
-  out.resize(ZSTD_compressBound(in.size()));
-  size_t n = ZSTD_compressCCtx(ThreadCCtx(), out.data(), out.size(), in.data(), in.size(), level);
-  if (ZSTD_isError(n) || double(n) >= kWorthIt * double(in.size())) return false;
-  out.resize(n);
-  return true;
+// zstd of `in` at `level` at the start of `out` (grown as above); its
+// size, or 0 if it does not pay.
+size_t CompressInto(ByteSpan in, int level, Bytes& out) {
+  const size_t bound = ZSTD_compressBound(in.size());
+  if (out.size() < bound) out.resize(bound);
+  size_t n = ZSTD_compressCCtx(ThreadCCtx(), out.data(), bound, in.data(), in.size(), level);
+  if (ZSTD_isError(n) || double(n) >= kWorthIt * double(in.size())) return 0;
+  return n;
 }
 
 }  // namespace
@@ -133,11 +135,13 @@ double CompressRatio(ByteSpan sample) {
   return double(n) / double(sample.size());
 }
 
-Compression MaybeCompress(ByteSpan in, int level, Bytes& out, bool allow_shuffle) {
-  out.clear();
+CompressedPayload CompressForStorage(ByteSpan in, int level, Bytes& scratch, bool allow_shuffle) {
+  auto stored = [&](Compression c, size_t n) {
+    return CompressedPayload{c, ByteSpan(scratch.data(), n)};
+  };
   if (level > 0 && in.size() >= 64) {
     if (in.size() <= kSampleSize) {
-      if (CompressInto(in, level, out)) return Compression::kZstd;
+      if (size_t n = CompressInto(in, level, scratch)) return stored(Compression::kZstd, n);
     } else {
       const double plain = CompressRatio(in.subspan(0, kSampleSize));
       double planes = 1.0;
@@ -150,14 +154,23 @@ Compression MaybeCompress(ByteSpan in, int level, Bytes& out, bool allow_shuffle
         planes = CompressRatio(sample);
       }
       if (planes < kWorthIt && planes < kShuffleWins * plain) {
-        if (CompressShuffled(in, level, out)) return Compression::kZstdShuffle2;
-      } else if (plain < kWorthIt && CompressInto(in, level, out)) {
-        return Compression::kZstd;
+        if (size_t n = CompressShuffled(in, level, scratch))
+          return stored(Compression::kZstdShuffle2, n);
+      } else if (plain < kWorthIt) {
+        if (size_t n = CompressInto(in, level, scratch)) return stored(Compression::kZstd, n);
       }
     }
   }
-  out.assign(in.begin(), in.end());
-  return Compression::kNone;
+  return CompressedPayload{Compression::kNone, in};
+}
+
+Compression MaybeCompress(ByteSpan in, int level, Bytes& out, bool allow_shuffle) {
+  CompressedPayload p = CompressForStorage(in, level, out, allow_shuffle);
+  if (p.method == Compression::kNone)
+    out.assign(in.begin(), in.end());
+  else
+    out.resize(p.bytes.size());  // the compressed bytes are at its start
+  return p.method;
 }
 
 Status Decompress(Compression method, ByteSpan in, size_t raw_len, Bytes& out) {

@@ -24,6 +24,18 @@ enum class Compression : uint8_t {
 // is a copy of `in`.
 Compression MaybeCompress(ByteSpan in, int level, Bytes& out, bool allow_shuffle = false);
 
+// The same decision without copies, for the backup's hot path: the bytes to
+// store are `in` itself (kNone) or the compressed form, written at the start
+// of `scratch`. `scratch` is grown when too small but never shrunk or
+// cleared, so a buffer reused from blob to blob is not zero-filled again;
+// `bytes` stays valid until `scratch` (or `in`) is next changed.
+struct CompressedPayload {
+  Compression method;
+  ByteSpan bytes;
+};
+CompressedPayload CompressForStorage(ByteSpan in, int level, Bytes& scratch,
+                                     bool allow_shuffle = false);
+
 // Decompresses a payload stored with `method`; `raw_len` is the expected
 // size and any other size is an error (kCorrupt).
 Status Decompress(Compression method, ByteSpan in, size_t raw_len, Bytes& out);

@@ -190,6 +190,41 @@ TEST(CompressTest, PlanesRoundTripEveryLength) {
   }
 }
 
+// Property: CompressForStorage, with one scratch buffer reused across
+// inputs of every kind and size (stale bytes left in it), decides as
+// MaybeCompress does, stores `in` itself when not compressing, and its
+// payload decompresses to the input.
+TEST(CompressTest, ForStorageReusesScratchAndAgreesWithMaybeCompress) {
+  std::mt19937_64 rng(23);
+  Bytes scratch;
+  size_t largest = 0;
+  for (int trial = 0; trial < 200; trial++) {
+    size_t n = size_t(rng() % 3 == 0 ? rng() % 70000 : 65536 + rng() % 900000);
+    Bytes data;
+    switch (trial % 3) {
+      case 0: data = SampleText(n); break;
+      case 1: data = SixteenBitImage(n, rng()); break;
+      default: data = PseudoRandom(n, rng()); break;
+    }
+    const int level = 1 + int(rng() % 3);
+    const bool planes = rng() % 2;
+    CompressedPayload p = CompressForStorage(data, level, scratch, planes);
+    Bytes copy;
+    ASSERT_EQ(p.method, MaybeCompress(data, level, copy, planes)) << trial;
+    ASSERT_EQ(Bytes(p.bytes.begin(), p.bytes.end()), copy) << trial;
+    if (p.method == Compression::kNone) {
+      EXPECT_EQ(p.bytes.data(), data.data());  // no copy
+    } else {
+      EXPECT_EQ(p.bytes.data(), scratch.data());
+    }
+    EXPECT_GE(scratch.size(), largest);  // never shrunk
+    largest = scratch.size();
+    Bytes back;
+    ASSERT_OK(Decompress(p.method, p.bytes, data.size(), back));
+    ASSERT_EQ(back, data) << trial;
+  }
+}
+
 TEST(CompressTest, CompressRatio) {
   EXPECT_EQ(CompressRatio({}), 1.0);
   EXPECT_LT(CompressRatio(SampleText(64 * 1024)), 0.5);
