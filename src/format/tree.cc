@@ -21,14 +21,21 @@ void Field(Bytes& out, uint64_t tag, ByteSpan value) {
   PutVarint(out, value.size());
   Append(out, value);
 }
+// A varint field, its value encoded on the stack: a backup encodes a tree
+// for every directory, ten of these per entry.
 void FieldU(Bytes& out, uint64_t tag, uint64_t v) {
-  Bytes tmp;
-  PutVarint(tmp, v);
-  Field(out, tag, tmp);
+  uint8_t tmp[10];
+  size_t len = 0;
+  while (v >= 0x80) {
+    tmp[len++] = uint8_t(v) | 0x80;
+    v >>= 7;
+  }
+  tmp[len++] = uint8_t(v);
+  Field(out, tag, ByteSpan(tmp, len));
 }
 
-Bytes EncodeNode(const Node& n) {
-  Bytes out;
+// Appends the encoding of `n` to `out`.
+void EncodeNodeInto(const Node& n, Bytes& out) {
   FieldU(out, kType, uint64_t(n.type));
   Field(out, kName, AsBytes(n.name));
   FieldU(out, kMode, n.mode);
@@ -45,10 +52,9 @@ Bytes EncodeNode(const Node& n) {
   if (n.rdev) FieldU(out, kRdev, n.rdev);
   if (!n.link_target.empty()) Field(out, kLinkTarget, AsBytes(n.link_target));
   if (!n.content.empty()) {
-    Bytes ids;
-    ids.reserve(n.content.size() * 32);
-    for (const Id& id : n.content) Append(ids, id.b);
-    Field(out, kContent, ids);
+    PutVarint(out, kContent);
+    PutVarint(out, n.content.size() * 32);
+    for (const Id& id : n.content) Append(out, id.b);
   }
   if (n.type == NodeType::kDir) Field(out, kSubtree, n.subtree.b);
   if (n.features) {
@@ -77,7 +83,6 @@ Bytes EncodeNode(const Node& n) {
     Append(v, x.value);
     Field(out, kXattr, v);
   }
-  return out;
 }
 
 bool SafeName(std::string_view s) {
@@ -196,9 +201,12 @@ Result<Node> DecodeNode(ByteSpan data) {
 
 Bytes EncodeTree(const std::vector<Node>& nodes) {
   Bytes out(kMagic, kMagic + 4);
+  out.reserve(16 + nodes.size() * 192);  // a typical entry, without its content ids
   PutVarint(out, nodes.size());
+  Bytes enc;  // one node at a time (its length goes first), reused
   for (const Node& n : nodes) {
-    Bytes enc = EncodeNode(n);
+    enc.clear();
+    EncodeNodeInto(n, enc);
     PutVarint(out, enc.size());
     Append(out, enc);
   }
