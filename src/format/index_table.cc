@@ -69,7 +69,8 @@ Result<Aead> IndexAead(const RepoKeys& keys, ByteSpan prefix) {
   return Aead(ObjectKey(keys.data, prefix.subspan(4, kSaltSize)));
 }
 
-Bytes BuildIndexTable(const RepoKeys& keys, std::vector<IndexEntry> entries) {
+Bytes BuildIndexTable(const RepoKeys& keys, std::vector<IndexEntry> entries,
+                      size_t block_entries) {
   std::sort(entries.begin(), entries.end(),
             [](const IndexEntry& a, const IndexEntry& b) { return a.blob.id < b.blob.id; });
   entries.erase(std::unique(entries.begin(), entries.end(),
@@ -96,8 +97,8 @@ Bytes BuildIndexTable(const RepoKeys& keys, std::vector<IndexEntry> entries) {
   out.resize(kIndexPrefixSize);
   RandomBytes(out.data() + 4, kSaltSize);
   Aead aead(ObjectKey(keys.data, ByteSpan(out.data() + 4, kSaltSize)));
-  for (size_t start = 0; start < entries.size(); start += kIndexBlockEntries) {
-    size_t end = std::min(entries.size(), start + kIndexBlockEntries);
+  for (size_t start = 0; start < entries.size(); start += block_entries) {
+    size_t end = std::min(entries.size(), start + block_entries);
     Bytes block;
     block.reserve((end - start) * kIndexEntrySize);
     for (size_t i = start; i < end; i++) {
@@ -160,7 +161,7 @@ Result<IndexFooter> ReadIndexFooter(const Aead& aead, ByteSpan sealed) {
   for (auto& b : footer.blocks) {
     b.first = Id::FromBytes(*r.Take(32));
     if (!u64(b.offset) || !u32(b.length) || !u32(b.count)) return bad();
-    if (b.count == 0 || b.count > kIndexBlockEntries ||
+    if (b.count == 0 || b.count > kIndexBlockMaxEntries ||
         b.length != b.count * kIndexEntrySize + kAeadTagSize)
       return bad();
     total += b.count;

@@ -22,7 +22,11 @@ namespace ks {
 
 constexpr size_t kIndexPrefixSize = 4 + 32;
 constexpr size_t kIndexEntrySize = 32 + 4 + 4 + 4 + 4 + 1 + 1;
-constexpr size_t kIndexBlockEntries = 1024;  // ~50 KiB blocks
+// Entries per block that writers use: a lookup whose block is not cached
+// reads and decrypts one block (~13 KiB).
+constexpr size_t kIndexBlockEntries = 256;
+// The most a reader accepts (tables written before took 1024 per block).
+constexpr size_t kIndexBlockMaxEntries = 1024;
 
 struct IndexEntry {
   Id pack;
@@ -62,7 +66,10 @@ struct IndexFooter {
 
 // Builds a table from entries (any order; duplicates of one blob id are
 // reduced to one).
-Bytes BuildIndexTable(const RepoKeys& keys, std::vector<IndexEntry> entries);
+// `block_entries` (1 to kIndexBlockMaxEntries) is for tests that make
+// tables as older versions wrote them.
+Bytes BuildIndexTable(const RepoKeys& keys, std::vector<IndexEntry> entries,
+                      size_t block_entries = kIndexBlockEntries);
 
 // The AEAD of a table from its first kIndexPrefixSize bytes.
 Result<Aead> IndexAead(const RepoKeys& keys, ByteSpan prefix);

@@ -83,11 +83,12 @@ TEST(IndexTableTest, TenThousandEntriesOverFiftyPacks) {
   EXPECT_EQ(f.count, 10000u);
   ASSERT_EQ(f.packs.size(), 50u);
   EXPECT_TRUE(std::is_sorted(f.packs.begin(), f.packs.end()));
-  ASSERT_EQ(f.blocks.size(), 10u);  // ceil(10000 / 1024)
+  constexpr size_t kB = kIndexBlockEntries;
+  ASSERT_EQ(f.blocks.size(), (10000 + kB - 1) / kB);
   uint64_t offset = kIndexPrefixSize;
   for (size_t i = 0; i < f.blocks.size(); i++) {
     EXPECT_EQ(f.blocks[i].offset, offset);
-    EXPECT_EQ(f.blocks[i].count, i + 1 < f.blocks.size() ? 1024u : 10000u - 9 * 1024u);
+    EXPECT_EQ(f.blocks[i].count, i + 1 < f.blocks.size() ? kB : 10000u - (f.blocks.size() - 1) * kB);
     EXPECT_EQ(f.blocks[i].length, f.blocks[i].count * kIndexEntrySize + kAeadTagSize);
     offset += f.blocks[i].length;
   }
@@ -201,18 +202,47 @@ TEST(IndexTableTest, DuplicatesEmptyAndBlockBoundaries) {
   EXPECT_TRUE(pe->footer.packs.empty());
   EXPECT_FALSE(pe->footer.filter.MayContain(entries[0].blob.id));
 
-  for (size_t n : {size_t(1), size_t(1023), size_t(1024), size_t(1025), size_t(2048)}) {
+  constexpr size_t kB = kIndexBlockEntries;
+  for (size_t n : {size_t(1), kB - 1, kB, kB + 1, 2 * kB, 4 * kB + 3}) {
     Bytes t = BuildIndexTable(keys, RandomEntries(n, 1, n));
     auto p = ParseTable(keys, t);
     ASSERT_OK(p);
-    EXPECT_EQ(p->footer.blocks.size(), (n + 1023) / 1024) << n;
+    EXPECT_EQ(p->footer.blocks.size(), (n + kB - 1) / kB) << n;
     EXPECT_EQ(p->footer.count, n);
   }
 }
 
+// Tables written with 1024 entries per block (before blocks shrank to
+// kIndexBlockEntries) are still read, entry for entry; a block larger than
+// any writer makes is refused.
+TEST(IndexTableTest, OlderLargerBlocksAreReadAndOversizedRefused) {
+  RepoKeys keys = FixedKeys();
+  std::vector<IndexEntry> entries = RandomEntries(3000, 4, 9);
+  Bytes old_table = BuildIndexTable(keys, entries, kIndexBlockMaxEntries);
+  auto p = ParseTable(keys, old_table);
+  ASSERT_OK(p);
+  ASSERT_EQ(p->footer.blocks.size(), 3u);
+  EXPECT_EQ(p->footer.blocks[0].count, kIndexBlockMaxEntries);
+  std::vector<IndexEntry> back;
+  for (size_t i = 0; i < p->footer.blocks.size(); i++) {
+    auto b = ReadBlock(*p, old_table, i);
+    ASSERT_OK(b);
+    back.insert(back.end(), b->begin(), b->end());
+  }
+  auto by_id = [](const IndexEntry& a, const IndexEntry& b) { return a.blob.id < b.blob.id; };
+  std::sort(entries.begin(), entries.end(), by_id);
+  ASSERT_EQ(back.size(), entries.size());
+  for (size_t i = 0; i < back.size(); i++) {
+    EXPECT_EQ(back[i].blob.id, entries[i].blob.id);
+    EXPECT_EQ(back[i].pack, entries[i].pack);
+  }
+  EXPECT_ERR(ParseTable(keys, BuildIndexTable(keys, entries, kIndexBlockMaxEntries + 1)),
+             ErrorKind::kCorrupt);
+}
+
 TEST(IndexTableTest, BlockBoundToItsPosition) {
   RepoKeys keys = FixedKeys();
-  Bytes table = BuildIndexTable(keys, RandomEntries(3000, 5, 5));
+  Bytes table = BuildIndexTable(keys, RandomEntries(3 * kIndexBlockEntries - 10, 5, 5));
   auto p = ParseTable(keys, table);
   ASSERT_OK(p);
   ASSERT_EQ(p->footer.blocks.size(), 3u);
