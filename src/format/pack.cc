@@ -74,9 +74,16 @@ Result<Aead> PackAead(const RepoKeys& keys, ByteSpan prefix) {
 Result<Bytes> OpenBlob(const Aead& aead, const PackEntry& e, ByteSpan sealed) {
   if (sealed.size() != e.length || e.length < kAeadTagSize)
     return Fail(ErrorKind::kCorrupt, "blob record has the wrong length");
+  Bytes out;
+  if (e.compression == Compression::kNone) {
+    // Stored as is: decrypt straight into the result, not via a copy.
+    KS_TRY(aead.Open(e.offset, BlobAad(e), sealed, out));
+    if (out.size() != e.raw_length)
+      return Fail(ErrorKind::kCorrupt, "stored blob has the wrong length");
+    return out;
+  }
   thread_local Bytes plain;
   KS_TRY(aead.Open(e.offset, BlobAad(e), sealed, plain));
-  Bytes out;
   KS_TRY(Decompress(e.compression, plain, e.raw_length, out));
   return out;
 }
