@@ -97,6 +97,7 @@ Bytes BuildIndexTable(const RepoKeys& keys, std::vector<IndexEntry> entries,
   out.resize(kIndexPrefixSize);
   RandomBytes(out.data() + 4, kSaltSize);
   Aead aead(ObjectKey(keys.data, ByteSpan(out.data() + 4, kSaltSize)));
+  block_entries = std::max<size_t>(block_entries, 1);
   for (size_t start = 0; start < entries.size(); start += block_entries) {
     size_t end = std::min(entries.size(), start + block_entries);
     Bytes block;

@@ -155,7 +155,8 @@ Result<Node> StatNodeAt(int dirfd, const std::string& name, const std::string& p
 
 Status ReadNodeDetails(const std::string& path, Node& node) {
   if (node.type == NodeType::kSymlink) {
-    // lstat's size of a symlink is its target's length.
+    // The node does not keep lstat's size (the target's length): the read
+    // starts from a default buffer and grows as needed.
     KS_ASSIGN(node.link_target, ReadLinkTarget(path, 0));
   }
   KS_ASSIGN(node.xattrs, ReadXattrs(path));

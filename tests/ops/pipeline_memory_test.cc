@@ -110,7 +110,9 @@ TEST_F(SmallPackTest, ManyPacksRoundTripWithinPackSize) {
     ASSERT_TRUE(bytes);
     auto entries = ReadPackHeader(repo_->keys(), *bytes);
     ASSERT_TRUE(entries);
-    if (entries->size() > 1) EXPECT_LE(bytes->size(), repo_->config().pack_size) << p.name;
+    if (entries->size() > 1) {
+      EXPECT_LE(bytes->size(), repo_->config().pack_size) << p.name;
+    }
   }
 
   // The stage report: bytes seen per stage match what the backup did.

@@ -143,8 +143,11 @@ TEST_F(PipelineTest, ScannerCountDoesNotChangeTheSnapshot) {
     const auto& m = r->snapshot.summary;
     EXPECT_EQ(m.files_new + m.files_changed + m.files_unmodified, files) << workers;
     EXPECT_GT(m.bytes_read, 0u);
-    for (const auto& st : r->stages.stages)
-      if (st.name == "read") EXPECT_EQ(st.bytes, measure ? m.bytes_read : 0) << workers;
+    for (const auto& st : r->stages.stages) {
+      if (st.name == "read") {
+        EXPECT_EQ(st.bytes, measure ? m.bytes_read : 0) << workers;
+      }
+    }
     trees.push_back(source_tree(r->snapshot.tree));
   }
   EXPECT_FALSE(trees[0].IsZero());
