@@ -151,8 +151,9 @@ class Archiver {
                      const PathTrie& trie, const std::vector<Node>* parent_nodes);
   void ScanDir(const std::shared_ptr<DirCtx>& dir, const std::string& path,
                const std::vector<Node>* parent_nodes);
+  // `pn`: the entry of the same name in the parent snapshot's tree, if any.
   void ScanEntry(const std::shared_ptr<DirCtx>& dir, const std::string& full, Node meta,
-                 const std::vector<Node>* parent_nodes);
+                 const Node* pn);
   std::optional<std::vector<Node>> ParentTree(const Node* parent_node);
   // Directories are scanned on every core: a backup with little to read
   // (nothing changed) is all scanning, lstat and comparing with the parent.
@@ -231,8 +232,7 @@ void Archiver::ChildDone(const std::shared_ptr<DirCtx>& dir, std::optional<Node>
 }
 
 void Archiver::ScanEntry(const std::shared_ptr<DirCtx>& dir, const std::string& full, Node meta,
-                         const std::vector<Node>* parent_nodes) {
-  const Node* pn = FindNode(parent_nodes, meta.name);
+                         const Node* pn) {
   if (meta.type == NodeType::kDir) {
     auto child = std::make_shared<DirCtx>();
     child->parent = dir;
@@ -291,7 +291,14 @@ void Archiver::ScanEntry(const std::shared_ptr<DirCtx>& dir, const std::string& 
 
 void Archiver::ScanDir(const std::shared_ptr<DirCtx>& dir, const std::string& path,
                        const std::vector<Node>* parent_nodes) {
-  auto names = ListDirectory(path);
+  // Opened once: listed, then its entries looked up relative to it (not
+  // by full path).
+  UniqueFd dfd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd.valid()) {
+    ReportError(path, ErrnoError(errno, "cannot open directory " + QuoteName(path)));
+    return;
+  }
+  auto names = ListDirectoryAt(dfd.get(), path);
   if (!names) {
     ReportError(path, names.error());
     return;
@@ -303,12 +310,6 @@ void Archiver::ScanDir(const std::shared_ptr<DirCtx>& dir, const std::string& pa
     if (!IsExcluded(opts_.excludes, path == "/" ? "/" + name : path + "/" + name))
       kept.push_back(name);
   if (parent_nodes) judge_.Directory(path, *parent_nodes, kept);
-  // Entries are looked up relative to the directory, not by full path.
-  UniqueFd dfd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dfd.valid()) {
-    ReportError(path, ErrnoError(errno, "cannot open directory " + QuoteName(path)));
-    return;
-  }
   for (const auto& name : kept) {
     if (Failed()) return;
     std::string full = path == "/" ? "/" + name : path + "/" + name;
@@ -319,15 +320,15 @@ void Archiver::ScanDir(const std::shared_ptr<DirCtx>& dir, const std::string& pa
     }
     // An entry in the same state as in the parent snapshot has the same
     // xattrs and symlink target (fs/metadata.h): only the rest are read.
-    const Node* pn = opts_.force_reread ? nullptr : FindNode(parent_nodes, name);
-    if (pn && SameInodeState(*pn, *meta)) {
+    const Node* pn = FindNode(parent_nodes, name);
+    if (pn && !opts_.force_reread && SameInodeState(*pn, *meta)) {
       meta->link_target = pn->link_target;
       meta->xattrs = pn->xattrs;
     } else if (auto st = ReadNodeDetails(full, *meta); !st) {
       ReportError(full, st.error());
       continue;
     }
-    ScanEntry(dir, full, std::move(*meta), parent_nodes);
+    ScanEntry(dir, full, std::move(*meta), pn);
   }
 }
 
@@ -373,7 +374,7 @@ void Archiver::ScanSelection(const std::shared_ptr<DirCtx>& dir, const std::stri
       continue;
     }
     if (sub.selected || meta->type != NodeType::kDir) {
-      ScanEntry(dir, full, std::move(*meta), parent_nodes);
+      ScanEntry(dir, full, std::move(*meta), FindNode(parent_nodes, name));
       continue;
     }
     // An intermediate directory: only the selected children go in.

@@ -180,8 +180,26 @@ bool SameInodeState(const Node& a, const Node& b) {
 }
 
 Result<std::vector<std::string>> ListDirectory(const std::string& path) {
-  std::unique_ptr<DIR, DirCloser> dir(opendir(path.c_str()));
-  if (!dir) return SysFail("cannot open directory", path);
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return SysFail("cannot open directory", path);
+  auto names = ListDirectoryAt(fd, path);
+  close(fd);
+  return names;
+}
+
+Result<std::vector<std::string>> ListDirectoryAt(int dirfd, const std::string& path) {
+  // fdopendir takes the descriptor it is given: hand it a copy, so the
+  // caller's stays open for lookups relative to it.
+  int copy = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return SysFail("cannot open directory", path);
+  std::unique_ptr<DIR, DirCloser> dir(fdopendir(copy));
+  if (!dir) {
+    int err = errno;
+    close(copy);
+    errno = err;
+    return SysFail("cannot open directory", path);
+  }
+  rewinddir(dir.get());  // the copy shares the caller's position
   std::vector<std::string> names;
   for (;;) {
     errno = 0;  // readdir returns NULL both at the end and on error

@@ -33,5 +33,8 @@ bool SameInodeState(const Node& a, const Node& b);
 
 // Lists the names in directory `path` (without "." and ".."), sorted bytewise.
 Result<std::vector<std::string>> ListDirectory(const std::string& path);
+// The same for a directory already open as `dirfd` (left open); `path`
+// names it in errors.
+Result<std::vector<std::string>> ListDirectoryAt(int dirfd, const std::string& path);
 
 }  // namespace ks

@@ -287,6 +287,25 @@ TEST(ListDirectory, EmptyDirectory) {
   EXPECT_TRUE(names->empty());
 }
 
+// Listing through an open descriptor gives the same names, leaves the
+// descriptor open and usable, and can be repeated.
+TEST(ListDirectory, AtAnOpenDescriptor) {
+  TempDir tmp;
+  for (const char* n : {"b", "a", "c"}) WriteFile(tmp / n, "");
+  UniqueFd dfd(::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY));
+  ASSERT_TRUE(dfd.valid());
+  for (int round = 0; round < 2; round++) {
+    auto names = ListDirectoryAt(dfd.get(), tmp.path());
+    ASSERT_TRUE(names) << names.error().message();
+    EXPECT_EQ(*names, (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_EQ(*names, ListDirectory(tmp.path()).value());
+  }
+  EXPECT_TRUE(StatNodeAt(dfd.get(), "a", tmp / "a"));
+  auto bad = ListDirectoryAt(-1, tmp / "nope");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("nope"), std::string::npos);
+}
+
 TEST(ListDirectory, Errors) {
   TempDir tmp;
   WriteFile(tmp / "f", "");
