@@ -56,7 +56,7 @@ struct FileCtx {
 struct ChunkJob {
   std::shared_ptr<FileCtx> file;
   size_t index;
-  Bytes data;
+  PoolBytes data;
 };
 
 // A directory waiting for a scanner, with the parent snapshot's version of
@@ -161,7 +161,7 @@ class Archiver {
   void ScanLoop();
 
   void ReaderLoop();
-  void ReadFile(const std::shared_ptr<FileCtx>& f);
+  void ReadFile(const std::shared_ptr<FileCtx>& f, PoolBytes& kept);
   void WorkerLoop();
   void FileFinished(const std::shared_ptr<FileCtx>& f);
   void ChildDone(const std::shared_ptr<DirCtx>& dir, std::optional<Node> child);
@@ -388,7 +388,7 @@ void Archiver::ScanSelection(const std::shared_ptr<DirCtx>& dir, const std::stri
   }
 }
 
-void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
+void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f, PoolBytes& kept) {
   UniqueFd fd(::open(f->path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME));
   if (!fd.valid() && errno == EPERM)  // O_NOATIME needs ownership
     fd = UniqueFd(::open(f->path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
@@ -407,10 +407,15 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
   // A file smaller than the window needs only its size (plus the read that
   // sees its end).
   const size_t first = size_t(std::min<uint64_t>(window, f->node.size + (64 << 10)));
-  // Unconsumed bytes are buf[pos, end). The vector's size is kept at its
-  // capacity, so reads land in it without zero-filling it first.
-  Bytes buf = bufs_.Take(first);
-  size_t pos = 0, end = 0;
+  // Unconsumed bytes are buf[pos, buf.size()): the buffer's size is the
+  // end of what was read, and growing it does not zero-fill (PoolBytes).
+  PoolBytes buf = std::move(kept);
+  buf.clear();
+  if (buf.capacity() < first) {
+    bufs_.Give(std::move(buf));
+    buf = bufs_.Take(first);
+  }
+  size_t pos = 0;
   size_t want = window;
   size_t index = 0;
   uint64_t total = 0;
@@ -421,27 +426,24 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
     eof = true;
   }
   while (true) {
-    if (!eof && end - pos < want) {
+    if (!eof && buf.size() - pos < want) {
       if (pos > 0) {
         StageTimer t(timing_, Stage::kChunk);
-        std::memmove(buf.data(), buf.data() + pos, end - pos);
-        end -= pos;
+        std::memmove(buf.data(), buf.data() + pos, buf.size() - pos);
+        buf.resize(buf.size() - pos);
         pos = 0;
       }
-      while (!eof && end < want) {
+      while (!eof && buf.size() < want) {
+        const size_t end = buf.size();
         size_t ask = std::min<size_t>(want - end, std::max<uint64_t>(f->node.size, 1 << 16));
-        if (buf.size() < end + ask) {
-          if (buf.capacity() < end + ask) {  // exactly: no doubling
-            buf.resize(end);                 // only the live bytes are copied
-            buf.reserve(std::max(end + ask, std::min(want, first)));
-          }
-          buf.resize(buf.capacity());
-        }
+        GrowPoolBytes(buf, std::max(end + ask, std::min(want, first)));
+        buf.resize(end + ask);
         ssize_t n;
         {
           StageTimer t(timing_, Stage::kRead);
           n = ::read(fd.get(), buf.data() + end, ask);
         }
+        buf.resize(end + size_t(std::max<ssize_t>(n, 0)));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
           fail(errno);
@@ -453,12 +455,12 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
           StageTimer t(timing_, Stage::kDetect, uint64_t(n));
           features.Update(ByteSpan(buf.data() + end, size_t(n)));
         }
-        end += size_t(n);
         if (n == 0) eof = true;
         total += uint64_t(n);
         bytes_read_ += uint64_t(n);
       }
     }
+    const size_t end = buf.size();
     size_t avail = end - pos;
     if (avail == 0) break;
     size_t cut;
@@ -476,15 +478,16 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
     if (timing_) timing_->Add(Stage::kChunk, 0, cut);
     want = window;
     ChunkJob job{f, index++, {}};
-    if (pos == 0 && cut == end) {
-      buf.resize(end);
-      job.data = std::move(buf);  // the whole rest is one chunk (most small files)
-      buf = Bytes();
-      end = 0;
+    if (pos == 0 && cut == end && cut >= buf.capacity() / 2) {
+      // The whole rest is one chunk that fills most of the buffer (a file
+      // of about the window's size): the buffer goes with it, uncopied.
+      job.data = std::move(buf);
+      buf = PoolBytes();
     } else {
       StageTimer t(timing_, Stage::kChunk);
       job.data = bufs_.Take(cut);
-      job.data.assign(buf.begin() + ptrdiff_t(pos), buf.begin() + ptrdiff_t(pos + cut));
+      job.data.resize(cut);
+      std::memcpy(job.data.data(), buf.data() + pos, cut);
       pos += cut;
     }
     {
@@ -493,7 +496,7 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
     }
     if (!chunks_.Push(std::move(job))) return;  // fatal error elsewhere
   }
-  bufs_.Give(std::move(buf));
+  kept = std::move(buf);
   bool finished;
   {
     std::lock_guard l(f->mu);
@@ -508,7 +511,12 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
 }
 
 void Archiver::ReaderLoop() {
-  while (auto f = files_.Pop()) ReadFile(*f);
+  // The reader's window stays with it from file to file: handed back to
+  // the pool, a multi-MiB window would be the first buffer dropped there
+  // (the largest), and the next large file would fault in a fresh one.
+  PoolBytes window;
+  while (auto f = files_.Pop()) ReadFile(*f, window);
+  bufs_.Give(std::move(window));
 }
 
 void Archiver::FileFinished(const std::shared_ptr<FileCtx>& f) {

@@ -9,24 +9,77 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
 #include <mutex>
+#include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "util/bytes.h"
 
 namespace ks {
 
+// An allocator whose resize() leaves new elements uninitialised instead of
+// zeroing them. The pipeline's buffers are resized to the length a read()
+// or a copy is about to fill: zeroing first would write every byte twice,
+// and a buffer that grows would touch memory only to overwrite it.
+template <typename T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() = default;
+  template <typename U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  template <typename U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+// A pipeline buffer: only the bytes a read or copy wrote are ever exposed
+// (its size is always the count of bytes written into it).
+using PoolBytes = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
+
+// The capacity to allocate for `n` bytes: rounded up (to 64 KiB, then to
+// 256 KiB steps), so that buffers freed by one chunk fit the next of
+// about the same size instead of each size getting a fresh allocation.
+inline size_t PoolCapacity(size_t n) {
+  constexpr size_t kSmall = size_t(64) << 10, kStep = size_t(256) << 10;
+  if (n <= kSmall) return kSmall;
+  return (n + kStep - 1) / kStep * kStep;
+}
+
+// Grows `b` to hold at least `capacity` bytes, keeping its contents. Not
+// vector::reserve: with a non-standard allocator that moves byte by byte.
+inline void GrowPoolBytes(PoolBytes& b, size_t capacity) {
+  if (b.capacity() >= capacity) return;
+  PoolBytes bigger;
+  bigger.reserve(PoolCapacity(capacity));
+  bigger.resize(b.size());
+  if (!b.empty()) std::memcpy(bigger.data(), b.data(), b.size());
+  b.swap(bigger);
+}
+
 class BufferPool {
  public:
   // Keeps at most `keep` free buffers of at most `keep_bytes` in all.
   BufferPool(size_t keep, size_t keep_bytes) : keep_(keep), keep_bytes_(keep_bytes) {}
 
-  // A buffer of unspecified size and contents (callers assign or resize:
-  // clearing it here would make the next resize zero-fill it), preferably
-  // one already holding `capacity` bytes.
-  Bytes Take(size_t capacity) {
-    std::lock_guard l(mu_);
-    // The smallest kept buffer that fits, else the largest (it grows once).
+  // An empty buffer whose capacity is at least `capacity`: the smallest
+  // kept one that fits, else a new one (replacing the smallest kept one,
+  // which no request of this size can use).
+  PoolBytes Take(size_t capacity) {
+    std::unique_lock l(mu_);
+    // Either way the smallest that fits, or the smallest of all.
     auto best = free_.end();
     for (auto it = free_.begin(); it != free_.end(); ++it) {
       if (best == free_.end()) {
@@ -34,26 +87,30 @@ class BufferPool {
         continue;
       }
       bool fits = it->capacity() >= capacity, best_fits = best->capacity() >= capacity;
-      if (fits && (!best_fits || it->capacity() < best->capacity())) best = it;
-      if (!fits && !best_fits && it->capacity() > best->capacity()) best = it;
+      if (fits != best_fits ? fits : it->capacity() < best->capacity()) best = it;
     }
-    if (best == free_.end()) return {};
-    Bytes b = std::move(*best);
-    free_.erase(best);
-    bytes_ -= b.capacity();
+    PoolBytes b;
+    if (best != free_.end()) {
+      b = std::move(*best);
+      free_.erase(best);
+      bytes_ -= b.capacity();
+    }
+    l.unlock();
+    b.clear();
+    GrowPoolBytes(b, capacity);
     return b;
   }
 
   // Returns a buffer for reuse. Over the limits, the largest free buffers
   // are released (rare: chunks above a few MiB).
-  void Give(Bytes b) {
+  void Give(PoolBytes b) {
     if (b.capacity() == 0) return;
-    Bytes drop;  // released outside the lock
+    PoolBytes drop;  // released outside the lock
     std::lock_guard l(mu_);
     bytes_ += b.capacity();
     free_.push_back(std::move(b));
     while (free_.size() > keep_ || bytes_ > keep_bytes_) {
-      auto largest = std::max_element(free_.begin(), free_.end(), [](const Bytes& a, const Bytes& c) {
+      auto largest = std::max_element(free_.begin(), free_.end(), [](const PoolBytes& a, const PoolBytes& c) {
         return a.capacity() < c.capacity();
       });
       bytes_ -= largest->capacity();
@@ -66,7 +123,7 @@ class BufferPool {
   std::mutex mu_;
   size_t keep_, keep_bytes_;
   size_t bytes_ = 0;
-  std::vector<Bytes> free_;
+  std::vector<PoolBytes> free_;
 };
 
 }  // namespace ks

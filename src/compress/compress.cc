@@ -1,5 +1,7 @@
 #include "compress/compress.h"
 
+#include "compress/planes.h"
+
 #include <zstd.h>
 
 #include <algorithm>
@@ -34,33 +36,14 @@ constexpr double kWorthIt = 0.97;
 constexpr double kShuffleWins = 0.9;
 constexpr double kIncompressible = 0.99;
 
-// The planes are produced and consumed a slice at a time, so neither
-// direction needs a second buffer the size of the blob.
+// Compression streams the planes a slice at a time: a buffer of a whole
+// blob's planes per worker would stay at the largest chunk's size (up to
+// 8 MiB each) for the whole backup.
 constexpr size_t kPlaneSlice = 128 * 1024;
 
-// The shuffled form of an n-byte input is its even bytes, then its odd
-// bytes; an odd last byte stays last. Calls f(raw, shuffled) with the
-// index pairs of shuffled bytes [at, at + len), shuffled counted from at.
-template <typename F>
-void ForPlanes(size_t n, size_t at, size_t len, F f) {
-  const size_t half = n / 2, end = at + len;
-  size_t i = at;
-  for (; i < std::min(end, half); i++) f(2 * i, i - at);
-  for (; i < std::min(end, 2 * half); i++) f(2 * (i - half) + 1, i - at);
-  for (; i < end; i++) f(i, i - at);
-}
-
-void Gather(ByteSpan in, size_t at, size_t len, uint8_t* out) {
-  ForPlanes(in.size(), at, len, [&](size_t r, size_t s) { out[s] = in[r]; });
-}
-
-void Scatter(const uint8_t* shuffled, size_t at, size_t len, Bytes& out) {
-  ForPlanes(out.size(), at, len, [&](size_t r, size_t s) { out[r] = shuffled[s]; });
-}
-
-// zstd (one frame, `level`) of the shuffled form of `in`, at the start of
-// `out` (grown to the bound if smaller, never shrunk: a reused buffer is
-// not zero-filled again); its size, or 0 if zstd fails or it does not pay.
+// zstd (one frame, `level`) of the planes of `in`, at the start of `out`
+// (grown to the bound if smaller, never shrunk: a reused buffer is not
+// zero-filled again); its size, or 0 if zstd fails or it does not pay.
 size_t CompressShuffled(ByteSpan in, int level, Bytes& out) {
   ZSTD_CCtx* c = ThreadCCtx();
   ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
@@ -73,7 +56,7 @@ size_t CompressShuffled(ByteSpan in, int level, Bytes& out) {
   uint8_t slice[kPlaneSlice];
   for (size_t at = 0; at < in.size();) {
     const size_t n = std::min(kPlaneSlice, in.size() - at);
-    Gather(in, at, n, slice);
+    PlanesSlice(in.data(), in.size(), at, n, slice);
     at += n;
     ZSTD_inBuffer ib{slice, n, 0};
     const ZSTD_EndDirective mode = at == in.size() ? ZSTD_e_end : ZSTD_e_continue;
@@ -88,28 +71,19 @@ size_t CompressShuffled(ByteSpan in, int level, Bytes& out) {
   return ob.pos;
 }
 
-// The inverse: decompresses `in` (a shuffled payload) slice by slice and
-// puts every byte back in its place in `out` (raw_len bytes).
+// The inverse: decompresses `in` (zstd of the planes) whole into a
+// per-thread buffer (grown to the largest blob, never shrunk) and
+// interleaves the planes into `out` (raw_len bytes). Streaming here would
+// not save the memory: zstd's stream decoder keeps a window-sized buffer
+// of its own, and copies every byte out of it.
 Status DecompressShuffled(ByteSpan in, size_t raw_len, Bytes& out) {
-  ZSTD_DCtx* d = ThreadDCtx();
-  ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
-  out.resize(raw_len);
-  ZSTD_inBuffer ib{in.data(), in.size(), 0};
-  uint8_t slice[kPlaneSlice];
-  size_t done = 0;
-  for (;;) {
-    ZSTD_outBuffer ob{slice, sizeof slice, 0};
-    size_t r = ZSTD_decompressStream(d, &ob, &ib);
-    if (ZSTD_isError(r) || done + ob.pos > raw_len)
-      return Fail(ErrorKind::kCorrupt, "compressed blob does not decompress to its recorded size");
-    Scatter(slice, done, ob.pos, out);
-    done += ob.pos;
-    if (r == 0 && ib.pos == ib.size) break;  // the last frame is complete
-    if (ob.pos == 0 && ib.pos == ib.size)    // input ended inside a frame
-      return Fail(ErrorKind::kCorrupt, "compressed blob does not decompress to its recorded size");
-  }
-  if (done != raw_len)
+  thread_local Bytes planes;
+  if (planes.size() < raw_len) planes.resize(raw_len);
+  size_t n = ZSTD_decompressDCtx(ThreadDCtx(), planes.data(), raw_len, in.data(), in.size());
+  if (ZSTD_isError(n) || n != raw_len)
     return Fail(ErrorKind::kCorrupt, "compressed blob does not decompress to its recorded size");
+  out.resize(raw_len);
+  JoinPlanes(planes.data(), raw_len, out.data());
   return Ok();
 }
 
@@ -148,9 +122,8 @@ CompressedPayload CompressForStorage(ByteSpan in, int level, Bytes& scratch, boo
       // Data zstd cannot shrink at all (already compressed or encrypted)
       // has no byte structure for the planes to expose: skip the trial.
       if (allow_shuffle && plain < kIncompressible) {
-        thread_local Bytes sample;
-        sample.resize(kSampleSize);
-        Gather(in.subspan(0, kSampleSize), 0, kSampleSize, sample.data());
+        thread_local Bytes sample(kSampleSize);
+        SplitPlanes(in.data(), kSampleSize, sample.data());
         planes = CompressRatio(sample);
       }
       if (planes < kWorthIt && planes < kShuffleWins * plain) {

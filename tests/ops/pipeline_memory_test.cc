@@ -25,26 +25,55 @@ std::string ReadAll(const std::string& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+PoolBytes Sized(size_t n) {
+  PoolBytes b;
+  b.reserve(n);
+  return b;
+}
+
 TEST(BufferPool, ReusesAndBoundsWhatItKeeps) {
   BufferPool pool(2, 3u << 20);
-  Bytes a(1u << 20), b(2u << 20), c(1u << 20);
+  PoolBytes a = Sized(1u << 20), b = Sized(2u << 20), c = Sized(1u << 20);
+  a.resize(5000);
   const uint8_t* pa = a.data();
   pool.Give(std::move(a));
-  Bytes got = pool.Take(1000);
-  EXPECT_EQ(got.data(), pa);  // the same storage back, not cleared (no zero-fill to redo)
-  EXPECT_EQ(got.size(), 1u << 20);
+  PoolBytes got = pool.Take(1000);
+  EXPECT_EQ(got.data(), pa);  // the same storage back, empty
+  EXPECT_EQ(got.size(), 0u);
   EXPECT_GE(got.capacity(), 1u << 20);
   pool.Give(std::move(got));
   pool.Give(std::move(b));  // 3 MiB kept: at the limit
   pool.Give(std::move(c));  // over both limits: the largest goes
-  Bytes x = pool.Take(1), y = pool.Take(1), z = pool.Take(1);
+  PoolBytes x = pool.Take(1), y = pool.Take(1), z = pool.Take(1);
   EXPECT_EQ(x.capacity(), 1u << 20);
   EXPECT_EQ(y.capacity(), 1u << 20);
-  EXPECT_EQ(z.capacity(), 0u);  // nothing left
+  EXPECT_EQ(z.capacity(), PoolCapacity(1));  // nothing left: a new one
   // The smallest buffer that fits is preferred.
-  pool.Give(Bytes(4096));
-  pool.Give(Bytes(1u << 20));
+  pool.Give(Sized(4096));
+  pool.Give(Sized(1u << 20));
   EXPECT_EQ(pool.Take(100).capacity(), 4096u);
+  // None fits: a new one of at least the size asked for (rounded up), and
+  // the smallest kept one, too small for it, is let go.
+  pool.Give(Sized(4096));
+  PoolBytes big = pool.Take(3u << 20);
+  EXPECT_GE(big.capacity(), 3u << 20);
+  EXPECT_EQ(big.capacity(), PoolCapacity(3u << 20));
+  EXPECT_EQ(pool.Take(1).capacity(), 1u << 20);
+}
+
+// Growing keeps the contents, and resizing a pool buffer does not write
+// the new bytes (what a read() is about to overwrite).
+TEST(BufferPool, GrowKeepsContents) {
+  PoolBytes b;
+  for (int i = 0; i < 1000; i++) b.push_back(uint8_t(i * 7));
+  GrowPoolBytes(b, 5u << 20);
+  ASSERT_EQ(b.size(), 1000u);
+  EXPECT_GE(b.capacity(), 5u << 20);
+  for (int i = 0; i < 1000; i++) ASSERT_EQ(b[size_t(i)], uint8_t(i * 7)) << i;
+  EXPECT_EQ(PoolCapacity(0), 64u << 10);
+  EXPECT_EQ(PoolCapacity((64u << 10) + 1), 256u << 10);
+  EXPECT_EQ(PoolCapacity(1u << 20), 1u << 20);
+  EXPECT_EQ(PoolCapacity((1u << 20) + 1), (5u << 20) / 4);
 }
 
 class SmallPackTest : public ::testing::Test {
