@@ -50,6 +50,14 @@ bool UnitLooksRandom(const uint32_t (&counts)[256], size_t n);
 // of NULs in logs. 1 KiB of random data holds about 110 such bytes.
 bool UnitHasBinary(const uint32_t (&counts)[256]);
 
+// What a unit's bytes say without a histogram: how many are 0x80 or above,
+// and whether any is a control byte UnitHasBinary counts (the same set).
+struct UnitScan {
+  size_t high;
+  bool binary;
+};
+UnitScan ScanUnit(ByteSpan unit);
+
 // Checks the first bytes of a file (up to 1 KiB) against its name's
 // extension.
 MagicMatch CheckMagic(std::string_view name, ByteSpan head);

@@ -266,6 +266,106 @@ TEST(UnitEntropy, ShortcutAgreesWithTheFullEstimate) {
   EXPECT_GT(positives, 0);
 }
 
+// ScanUnit's counts equal those read off a histogram, for units of every
+// length (vector steps and tails) and byte mix.
+TEST(UnitEntropy, ScanUnitAgreesWithTheHistogram) {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 3000; trial++) {
+    size_t n = size_t(rng() % 1100);
+    const unsigned mode = unsigned(trial % 4);
+    Bytes u(n);
+    for (auto& b : u) {
+      switch (mode) {
+        case 0: b = uint8_t(rng()); break;                      // anything
+        case 1: b = uint8_t(0x20 + rng() % 0x5f); break;        // printable
+        case 2: b = uint8_t(rng() % 0x21); break;               // controls
+        default: b = rng() % 64 ? uint8_t(0x20 + rng() % 0x5f) : uint8_t(rng()); break;
+      }
+    }
+    uint32_t counts[256] = {};
+    for (uint8_t c : u) counts[c]++;
+    size_t high = 0;
+    for (int v = 0x80; v < 256; v++) high += counts[v];
+    UnitScan s = ScanUnit(u);
+    ASSERT_EQ(s.high, high) << trial;
+    ASSERT_EQ(s.binary, UnitHasBinary(counts)) << trial;
+  }
+}
+
+// The shortcut in AddUnit: a unit with fewer than 1 in 16 bytes at 0x80
+// or above never measures random. Checked at the most random such units
+// (128 low values evenly, every high byte distinct) for every unit size
+// AddUnit measures, and on random draws near the line.
+TEST(UnitEntropy, FewHighBytesNeverMeasureRandom) {
+  for (size_t n = kFeatureUnitMin; n <= kFeatureUnit; n++) {
+    const size_t h = (n - 1) / 16;  // the most that 16 * h < n allows
+    uint32_t counts[256] = {};
+    for (size_t i = 0; i < n - h; i++) counts[i % 128]++;
+    for (size_t i = 0; i < h; i++) counts[128 + i]++;
+    ASSERT_FALSE(UnitLooksRandom(counts, n)) << n;
+  }
+  std::mt19937_64 rng(12);
+  for (int trial = 0; trial < 2000; trial++) {
+    size_t n = kFeatureUnitMin + size_t(rng() % (kFeatureUnit - kFeatureUnitMin + 1));
+    size_t h = (n - 1) / 16 - size_t(rng() % 4);
+    uint32_t counts[256] = {};
+    for (size_t i = 0; i < n - h; i++) counts[rng() % 128]++;
+    for (size_t i = 0; i < h; i++) counts[128 + rng() % 128]++;
+    ASSERT_FALSE(UnitLooksRandom(counts, n)) << n;
+  }
+}
+
+// LooksRandom's shortcut (few high bytes) never changes its answer from
+// the entropy's, for samples whose share of high bytes crosses the line.
+TEST(UnitEntropy, SampleShortcutAgreesWithTheEntropy) {
+  std::mt19937_64 rng(14);
+  int positives = 0;
+  for (int trial = 0; trial < 600; trial++) {
+    const size_t n = 1024 + size_t(rng() % 4000);
+    const unsigned one_in = 2 + unsigned(trial % 40);  // high bytes: 1 in 2 .. 1 in 41
+    Bytes b(n);
+    for (auto& c : b) c = rng() % one_in ? uint8_t(rng() % 128) : uint8_t(128 + rng() % 128);
+    bool expect = Entropy(b) > 7.5;
+    ASSERT_EQ(LooksRandom(b), expect) << trial;
+    positives += expect;
+  }
+  EXPECT_GT(positives, 0);
+}
+
+// FeatureCollector counts what the histogram of every unit says, whatever
+// mix of text, random and pixel units a file holds.
+TEST(Features, UnitCountsMatchTheHistogramOfEveryUnit) {
+  std::mt19937_64 rng(13);
+  Bytes data;
+  for (int part = 0; part < 300; part++) {
+    Bytes piece;
+    switch (part % 3) {
+      case 0: piece = Text(700 + rng() % 3000); break;
+      case 1: piece = RandomBytes(300 + rng() % 3000, rng()); break;
+      default: piece = Dicom("1.2.840.10008.1.2.1", 200 + rng() % 2000, rng()); break;
+    }
+    if (part % 7 == 0)  // text with a sprinkling of high bytes, around the line
+      for (size_t i = 0; i < piece.size(); i += 12 + rng() % 8) piece[i] |= 0x80;
+    data.insert(data.end(), piece.begin(), piece.end());
+  }
+  uint64_t random_units = 0, binary_units = 0, units = 0;
+  for (size_t at = 0; at < data.size(); at += kFeatureUnit) {
+    size_t n = std::min(kFeatureUnit, data.size() - at);
+    if (n < kFeatureUnitMin) break;
+    uint32_t counts[256] = {};
+    for (size_t i = 0; i < n; i++) counts[data[at + i]]++;
+    units++;
+    random_units += UnitLooksRandom(counts, n);
+    binary_units += UnitHasBinary(counts);
+  }
+  FileFeatures f = Features("mixed.bin", data);
+  EXPECT_EQ(f.units, units);
+  EXPECT_EQ(f.random_units, random_units);
+  EXPECT_EQ(f.binary_units, binary_units);
+  EXPECT_GT(random_units, 0u);
+  EXPECT_LT(random_units, units);
+}
+
 TEST(UnitEntropy, RandomUnitsAtAnySizeTextAndPixelsNot) {
   auto random_at = [](size_t n, uint64_t seed) {
     Bytes b = RandomBytes(n, seed);
