@@ -249,9 +249,19 @@ UnitScan ScanUnit(ByteSpan unit) {
   // fall outside every control range below by themselves.
   const __m128i zero = _mm_setzero_si128();
   __m128i bad = zero;
+  // Per-lane counts of high bytes (a lane's compare is 0 or -1, so
+  // subtracting it counts), summed into r.high before a lane can pass 255.
+  __m128i lanes = zero;
+  size_t steps = 0;
   for (; i + 16 <= unit.size(); i += 16) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(unit.data() + i));
-    r.high += size_t(__builtin_popcount(unsigned(_mm_movemask_epi8(v))));
+    lanes = _mm_sub_epi8(lanes, _mm_cmplt_epi8(v, zero));
+    if (++steps == 255) {
+      __m128i sums = _mm_sad_epu8(lanes, zero);
+      r.high += size_t(_mm_cvtsi128_si64(sums)) + size_t(_mm_extract_epi16(sums, 4));
+      lanes = zero;
+      steps = 0;
+    }
     __m128i a = _mm_and_si128(_mm_cmpgt_epi8(v, zero), _mm_cmplt_epi8(v, _mm_set1_epi8(0x09)));
     __m128i b = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x0d)),
                               _mm_cmplt_epi8(v, _mm_set1_epi8(0x1b)));
@@ -259,6 +269,8 @@ UnitScan ScanUnit(ByteSpan unit) {
                               _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
     bad = _mm_or_si128(bad, _mm_or_si128(a, _mm_or_si128(b, c)));
   }
+  __m128i sums = _mm_sad_epu8(lanes, zero);
+  r.high += size_t(_mm_cvtsi128_si64(sums)) + size_t(_mm_extract_epi16(sums, 4));
   r.binary = _mm_movemask_epi8(bad) != 0;
 #endif
   for (; i < unit.size(); i++) {
