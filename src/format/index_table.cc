@@ -198,11 +198,26 @@ Result<IndexEntry> DecodeIndexRecord(const IndexFooter& footer, const uint8_t* p
   return e;
 }
 
+namespace {
+uint64_t LoadBigEndian64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = (v << 8) | p[i];  // one load and a byte swap
+  return v;
+}
+}  // namespace
+
 std::optional<size_t> FindIndexRecord(ByteSpan plain, const Id& id) {
+  // Ids are keyed hashes: their first 8 bytes, compared as a big-endian
+  // number, order two of them the way memcmp would and almost always
+  // decide. A library call per step of the search cost more than the
+  // search itself in a no-change backup.
+  const uint64_t key = LoadBigEndian64(id.b.data());
   size_t lo = 0, hi = plain.size() / kIndexEntrySize;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    int c = std::memcmp(plain.data() + mid * kIndexEntrySize, id.b.data(), 32);
+    const uint8_t* rec = plain.data() + mid * kIndexEntrySize;
+    const uint64_t head = LoadBigEndian64(rec);
+    int c = head < key ? -1 : head > key ? 1 : std::memcmp(rec + 8, id.b.data() + 8, 24);
     if (c == 0) return mid;
     if (c < 0) lo = mid + 1;
     else hi = mid;

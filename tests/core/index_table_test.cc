@@ -123,6 +123,37 @@ TEST(IndexTableTest, TenThousandEntriesOverFiftyPacks) {
   EXPECT_EQ(blocks_read, 10000);
 }
 
+// FindIndexRecord compares ids by their first 8 bytes first: ids sharing
+// those (and more) are still found exactly, in the order memcmp gives, and
+// ids between them are absent.
+TEST(IndexTableTest, FindRecordWithSharedPrefixes) {
+  std::mt19937_64 rng(31);
+  std::vector<Id> ids;
+  for (int i = 0; i < 300; i++) {
+    Id id = RandomId(rng);
+    if (i % 3) std::fill(id.b.begin(), id.b.begin() + 8, uint8_t(0x80));  // shared first 8 bytes
+    if (i % 5 == 0) id.b[8 + size_t(i) % 20] = 0xff;
+    ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end(), [](const Id& a, const Id& b) { return a.b < b.b; });
+  ids.erase(std::unique(ids.begin(), ids.end(), [](const Id& a, const Id& b) { return a.b == b.b; }),
+            ids.end());
+  Bytes plain(ids.size() * kIndexEntrySize);
+  for (size_t i = 0; i < ids.size(); i++)
+    std::copy(ids[i].b.begin(), ids[i].b.end(), plain.begin() + ptrdiff_t(i * kIndexEntrySize));
+  for (size_t i = 0; i < ids.size(); i++) {
+    auto at = FindIndexRecord(plain, ids[i]);
+    ASSERT_TRUE(at) << i;
+    EXPECT_EQ(*at, i);
+    Id near = ids[i];
+    near.b[31] ^= 1;  // differs only in its last byte
+    if (!std::binary_search(ids.begin(), ids.end(), near,
+                            [](const Id& a, const Id& b) { return a.b < b.b; })) {
+      EXPECT_FALSE(FindIndexRecord(plain, near)) << i;
+    }
+  }
+}
+
 TEST(IndexTableTest, BloomFilterNoFalseNegativesLowFalsePositives) {
   RepoKeys keys = FixedKeys();
   std::vector<IndexEntry> entries = RandomEntries(10000, 50, 2);
