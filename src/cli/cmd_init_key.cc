@@ -33,7 +33,7 @@ void RegisterInit(CLI::App& app, Globals& g) {
   static int compression = RepoConfig{}.compression_level;
   static uint32_t pack_mib = 16;
   AddKdfOptions(c, kdf);
-  c->add_option("--compression", compression, "zstd level, 0 = off (default 2)")
+  c->add_option("--compression", compression, "zstd level, 0 = off (default 1)")
       ->check(CLI::Range(0, 19));
   c->add_option("--pack-size-mib", pack_mib, "target pack size in MiB (default 16)")
       ->check(CLI::Range(1, 128));

@@ -29,7 +29,7 @@ struct RepoConfig {
   uint32_t version = kRepoVersion;
   std::string id;  // 64 hex digits, random
   ChunkerParams chunker;
-  int compression_level = 2;  // zstd level; 0 = off (why 2: docs/design.md section 5)
+  int compression_level = 1;  // zstd level; 0 = off (why 1: docs/design.md section 5)
   uint32_t pack_size = 16u << 20;
   std::string created;
   // Object Lock retention in days (S3 locations only; 0 = none): every

@@ -119,7 +119,7 @@ TEST(RepositoryTest, InitAndOpenMem) {
   EXPECT_EQ(c.chunker.min_size, ChunkerParams{}.min_size);
   EXPECT_EQ(c.chunker.avg_bits, ChunkerParams{}.avg_bits);
   EXPECT_EQ(c.chunker.max_size, ChunkerParams{}.max_size);
-  EXPECT_EQ(c.compression_level, 2);
+  EXPECT_EQ(c.compression_level, 1);
   EXPECT_EQ(c.pack_size, 16u << 20);
   EXPECT_EQ((*repo)->current_key(), keys[0]);
   EXPECT_EQ((*repo)->index().table_count(), 0u);
