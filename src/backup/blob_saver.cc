@@ -83,7 +83,7 @@ Result<bool> BlobSaver::Save(BlobType type, const Id& id, ByteSpan plain) {
     std::lock_guard l(known_mu_);
     if (!known_.insert(id).second) return false;  // another thread claimed it
   }
-  thread_local Bytes scratch;
+  thread_local UninitBytes scratch;
   CompressedPayload compressed;
   {
     StageTimer t(stages_, Stage::kCompress, plain.size());

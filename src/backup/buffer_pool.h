@@ -22,32 +22,10 @@
 
 namespace ks {
 
-// An allocator whose resize() leaves new elements uninitialised instead of
-// zeroing them. The pipeline's buffers are resized to the length a read()
-// or a copy is about to fill: zeroing first would write every byte twice,
-// and a buffer that grows would touch memory only to overwrite it.
-template <typename T>
-struct DefaultInitAllocator : std::allocator<T> {
-  template <typename U>
-  struct rebind {
-    using other = DefaultInitAllocator<U>;
-  };
-  DefaultInitAllocator() = default;
-  template <typename U>
-  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
-  template <typename U>
-  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
-    ::new (static_cast<void*>(p)) U;
-  }
-  template <typename U, typename... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
-};
-
-// A pipeline buffer: only the bytes a read or copy wrote are ever exposed
-// (its size is always the count of bytes written into it).
-using PoolBytes = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
+// A pipeline buffer (UninitBytes: resizing does not zero-fill): only the
+// bytes a read or copy wrote are ever exposed (its size is always the
+// count of bytes written into it).
+using PoolBytes = UninitBytes;
 
 // The capacity to allocate for `n` bytes: rounded up (to 64 KiB, then to
 // 256 KiB steps), so that buffers freed by one chunk fit the next of

@@ -42,9 +42,9 @@ constexpr double kIncompressible = 0.99;
 constexpr size_t kPlaneSlice = 128 * 1024;
 
 // zstd (one frame, `level`) of the planes of `in`, at the start of `out`
-// (grown to the bound if smaller, never shrunk: a reused buffer is not
-// zero-filled again); its size, or 0 if zstd fails or it does not pay.
-size_t CompressShuffled(ByteSpan in, int level, Bytes& out) {
+// (grown to the bound if smaller, never shrunk); its size, or 0 if zstd
+// fails or it does not pay.
+size_t CompressShuffled(ByteSpan in, int level, UninitBytes& out) {
   ZSTD_CCtx* c = ThreadCCtx();
   ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
   if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)) ||
@@ -89,7 +89,7 @@ Status DecompressShuffled(ByteSpan in, size_t raw_len, Bytes& out) {
 
 // zstd of `in` at `level` at the start of `out` (grown as above); its
 // size, or 0 if it does not pay.
-size_t CompressInto(ByteSpan in, int level, Bytes& out) {
+size_t CompressInto(ByteSpan in, int level, UninitBytes& out) {
   const size_t bound = ZSTD_compressBound(in.size());
   if (out.size() < bound) out.resize(bound);
   size_t n = ZSTD_compressCCtx(ThreadCCtx(), out.data(), bound, in.data(), in.size(), level);
@@ -109,7 +109,8 @@ double CompressRatio(ByteSpan sample) {
   return double(n) / double(sample.size());
 }
 
-CompressedPayload CompressForStorage(ByteSpan in, int level, Bytes& scratch, bool allow_shuffle) {
+CompressedPayload CompressForStorage(ByteSpan in, int level, UninitBytes& scratch,
+                                     bool allow_shuffle) {
   auto stored = [&](Compression c, size_t n) {
     return CompressedPayload{c, ByteSpan(scratch.data(), n)};
   };
@@ -138,11 +139,9 @@ CompressedPayload CompressForStorage(ByteSpan in, int level, Bytes& scratch, boo
 }
 
 Compression MaybeCompress(ByteSpan in, int level, Bytes& out, bool allow_shuffle) {
-  CompressedPayload p = CompressForStorage(in, level, out, allow_shuffle);
-  if (p.method == Compression::kNone)
-    out.assign(in.begin(), in.end());
-  else
-    out.resize(p.bytes.size());  // the compressed bytes are at its start
+  thread_local UninitBytes scratch;
+  CompressedPayload p = CompressForStorage(in, level, scratch, allow_shuffle);
+  out.assign(p.bytes.begin(), p.bytes.end());  // `in` itself when not compressed
   return p.method;
 }
 

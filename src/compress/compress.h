@@ -26,14 +26,15 @@ Compression MaybeCompress(ByteSpan in, int level, Bytes& out, bool allow_shuffle
 
 // The same decision without copies, for the backup's hot path: the bytes to
 // store are `in` itself (kNone) or the compressed form, written at the start
-// of `scratch`. `scratch` is grown when too small but never shrunk or
-// cleared, so a buffer reused from blob to blob is not zero-filled again;
-// `bytes` stays valid until `scratch` (or `in`) is next changed.
+// of `scratch`. `scratch` is grown to zstd's bound when too small but never
+// shrunk, and never zero-filled (UninitBytes): only the pages the
+// compressed bytes land on are touched. `bytes` stays valid until
+// `scratch` (or `in`) is next changed.
 struct CompressedPayload {
   Compression method;
   ByteSpan bytes;
 };
-CompressedPayload CompressForStorage(ByteSpan in, int level, Bytes& scratch,
+CompressedPayload CompressForStorage(ByteSpan in, int level, UninitBytes& scratch,
                                      bool allow_shuffle = false);
 
 // Decompresses a payload stored with `method`; `raw_len` is the expected

@@ -4,16 +4,48 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace ks {
 
 using Bytes = std::vector<uint8_t>;
 using ByteSpan = std::span<const uint8_t>;
+
+// An allocator whose resize() leaves new elements uninitialised instead of
+// zeroing them. For buffers that are resized to the length a read(), a copy
+// or a compressor is about to fill: zeroing first would write every byte
+// twice, and a buffer grown to a bound (say zstd's) would touch memory, and
+// keep it resident, only for it to go unused.
+template <typename T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() = default;
+  template <typename U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  template <typename U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+// Bytes whose new elements are left unwritten by resize(): only ever read
+// what was written into them. (vector::reserve on them moves byte by byte.)
+using UninitBytes = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
 
 inline ByteSpan AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};

@@ -196,7 +196,7 @@ TEST(CompressTest, PlanesRoundTripEveryLength) {
 // payload decompresses to the input.
 TEST(CompressTest, ForStorageReusesScratchAndAgreesWithMaybeCompress) {
   std::mt19937_64 rng(23);
-  Bytes scratch;
+  UninitBytes scratch;
   size_t largest = 0;
   for (int trial = 0; trial < 200; trial++) {
     size_t n = size_t(rng() % 3 == 0 ? rng() % 70000 : 65536 + rng() % 900000);
