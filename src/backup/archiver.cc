@@ -161,7 +161,7 @@ class Archiver {
   void ScanLoop();
 
   void ReaderLoop();
-  void ReadFile(const std::shared_ptr<FileCtx>& f, PoolBytes& kept);
+  void ReadFile(const std::shared_ptr<FileCtx>& f);
   void WorkerLoop();
   void FileFinished(const std::shared_ptr<FileCtx>& f);
   void ChildDone(const std::shared_ptr<DirCtx>& dir, std::optional<Node> child);
@@ -388,7 +388,7 @@ void Archiver::ScanSelection(const std::shared_ptr<DirCtx>& dir, const std::stri
   }
 }
 
-void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f, PoolBytes& kept) {
+void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
   UniqueFd fd(::open(f->path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME));
   if (!fd.valid() && errno == EPERM)  // O_NOATIME needs ownership
     fd = UniqueFd(::open(f->path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
@@ -398,27 +398,27 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f, PoolBytes& kept) {
     f->failed = true;
   };
   const Chunker& chunker = repo_.chunker();
-  const size_t max = chunker.params().max_size;
-  // Bytes to have ahead before looking for a cut: a cut usually lies within
-  // the first 2 MiB (minimum 512 KiB, average 1 MiB), so the window grows
-  // towards the maximal chunk only when none is found. A small window keeps
-  // the reader's buffer, and the bytes moved down after each cut, small.
-  const size_t window = std::min<size_t>(max, size_t(2) << 20);
-  // A file smaller than the window needs only its size (plus the read that
-  // sees its end).
-  const size_t first = size_t(std::min<uint64_t>(window, f->node.size + (64 << 10)));
-  // Unconsumed bytes are buf[pos, buf.size()): the buffer's size is the
-  // end of what was read, and growing it does not zero-fill (PoolBytes).
-  PoolBytes buf = std::move(kept);
-  buf.clear();
-  if (buf.capacity() < first) {
-    bufs_.Give(std::move(buf));
-    buf = bufs_.Take(first);
-  }
-  size_t pos = 0;
-  size_t want = window;
-  size_t index = 0;
+  const size_t min = chunker.params().min_size, max = chunker.params().max_size;
+  // Each chunk is read straight into the buffer that goes to a worker with
+  // it: first to just past the minimum chunk size, then a step at a time
+  // until the chunker finds a cut (most cuts lie within 2 MiB: minimum
+  // 512 KiB, average 1 MiB). Only the bytes read past a cut, less than a
+  // step, are copied, into the next chunk's buffer; reading into a window
+  // and copying each chunk out of it moved every byte twice more.
+  constexpr size_t kStep = size_t(256) << 10;
+  // Buffers are taken at the size most chunks end within, or what is left
+  // of a smaller file (plus the read that sees its end); a longer chunk
+  // grows its buffer.
+  auto capacity_for = [&](uint64_t bytes) {
+    return size_t(std::min<uint64_t>(std::min<size_t>(max, size_t(2) << 20), bytes + (64 << 10)));
+  };
   uint64_t total = 0;
+  // The chunk so far is buf[0, buf.size()); growing a PoolBytes does not
+  // zero-fill it.
+  PoolBytes buf = bufs_.Take(capacity_for(f->node.size));
+  Chunker::Scan scan;
+  bool scanned_all = false;  // the chunker has seen every byte in buf
+  size_t index = 0;
   FeatureCollector features(f->node.name);
   bool eof = false;
   if (!fd.valid()) {
@@ -426,17 +426,12 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f, PoolBytes& kept) {
     eof = true;
   }
   while (true) {
-    if (!eof && buf.size() - pos < want) {
-      if (pos > 0) {
-        StageTimer t(timing_, Stage::kChunk);
-        std::memmove(buf.data(), buf.data() + pos, buf.size() - pos);
-        buf.resize(buf.size() - pos);
-        pos = 0;
-      }
-      while (!eof && buf.size() < want) {
+    if (!eof && (buf.size() <= min || scanned_all)) {
+      const size_t target = std::min(max, std::max(buf.size(), min) + kStep);
+      while (!eof && buf.size() < target) {
         const size_t end = buf.size();
-        size_t ask = std::min<size_t>(want - end, std::max<uint64_t>(f->node.size, 1 << 16));
-        GrowPoolBytes(buf, std::max(end + ask, std::min(want, first)));
+        size_t ask = std::min<size_t>(target - end, std::max<uint64_t>(f->node.size, 1 << 16));
+        GrowPoolBytes(buf, end + ask);
         buf.resize(end + ask);
         ssize_t n;
         {
@@ -460,43 +455,36 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f, PoolBytes& kept) {
         bytes_read_ += uint64_t(n);
       }
     }
-    const size_t end = buf.size();
-    size_t avail = end - pos;
-    if (avail == 0) break;
+    if (buf.empty()) break;
     size_t cut;
     {
       StageTimer t(timing_, Stage::kChunk, 0);
-      cut = chunker.NextCut(ByteSpan(buf.data() + pos, avail), eof);
+      cut = chunker.NextCut(buf, eof, scan);
     }
-    if (cut == 0) {
-      if (!eof && avail < max) {  // no cut yet: look further
-        want = std::min(max, avail + window);
-        continue;
-      }
-      cut = avail;  // cannot happen with a full window
-    }
+    scanned_all = cut == 0;
+    if (cut == 0) continue;  // at EOF a non-empty chunk always has a cut
     if (timing_) timing_->Add(Stage::kChunk, 0, cut);
-    want = window;
-    ChunkJob job{f, index++, {}};
-    if (pos == 0 && cut == end && cut >= buf.capacity() / 2) {
-      // The whole rest is one chunk that fills most of the buffer (a file
-      // of about the window's size): the buffer goes with it, uncopied.
-      job.data = std::move(buf);
-      buf = PoolBytes();
-    } else {
+    // The bytes after the cut start the next chunk.
+    PoolBytes next;
+    const size_t rest = buf.size() - cut;
+    if (rest > 0 || !eof) {
       StageTimer t(timing_, Stage::kChunk);
-      job.data = bufs_.Take(cut);
-      job.data.resize(cut);
-      std::memcpy(job.data.data(), buf.data() + pos, cut);
-      pos += cut;
+      const uint64_t left = f->node.size > total ? f->node.size - total : 0;
+      next = bufs_.Take(capacity_for(left + rest));
+      next.resize(rest);
+      if (rest) std::memcpy(next.data(), buf.data() + cut, rest);
     }
+    buf.resize(cut);
+    ChunkJob job{f, index++, std::move(buf)};
+    buf = std::move(next);
+    scan = {};
     {
       std::lock_guard l(f->mu);
       f->ids.emplace_back();
     }
     if (!chunks_.Push(std::move(job))) return;  // fatal error elsewhere
   }
-  kept = std::move(buf);
+  bufs_.Give(std::move(buf));
   bool finished;
   {
     std::lock_guard l(f->mu);
@@ -511,12 +499,7 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f, PoolBytes& kept) {
 }
 
 void Archiver::ReaderLoop() {
-  // The reader's window stays with it from file to file: handed back to
-  // the pool, a multi-MiB window would be the first buffer dropped there
-  // (the largest), and the next large file would fault in a fresh one.
-  PoolBytes window;
-  while (auto f = files_.Pop()) ReadFile(*f, window);
-  bufs_.Give(std::move(window));
+  while (auto f = files_.Pop()) ReadFile(*f);
 }
 
 void Archiver::FileFinished(const std::shared_ptr<FileCtx>& f) {

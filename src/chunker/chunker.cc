@@ -32,15 +32,23 @@ Chunker::Chunker(const ChunkerParams& p, const GearTable& gear)
       mask_large_(TopMask(p.avg_bits - 2)) {}
 
 size_t Chunker::NextCut(ByteSpan data, bool at_eof) const {
+  Scan scan;
+  return NextCut(data, at_eof, scan);
+}
+
+size_t Chunker::NextCut(ByteSpan data, bool at_eof, Scan& scan) const {
   size_t n = data.size();
   if (n <= p_.min_size) return at_eof ? n : 0;
   size_t limit = std::min<size_t>(n, p_.max_size);
   size_t normal = std::min<size_t>(limit, size_t{1} << p_.avg_bits);
   const uint8_t* d = data.data();
-  uint64_t h = 0;
-  // Start hashing 64 bytes before min_size so the window is full at min_size.
-  size_t i = p_.min_size - 64;
-  for (; i < p_.min_size; i++) h = (h << 1) + gear_[d[i]];
+  uint64_t h = scan.h;
+  size_t i = scan.pos;
+  if (i < p_.min_size) {
+    // Start hashing 64 bytes before min_size so the window is full at min_size.
+    h = 0;
+    for (i = p_.min_size - 64; i < p_.min_size; i++) h = (h << 1) + gear_[d[i]];
+  }
   for (; i < normal; i++) {
     h = (h << 1) + gear_[d[i]];
     if (!(h & mask_small_)) return i + 1;
@@ -49,6 +57,8 @@ size_t Chunker::NextCut(ByteSpan data, bool at_eof) const {
     h = (h << 1) + gear_[d[i]];
     if (!(h & mask_large_)) return i + 1;
   }
+  scan.pos = i;
+  scan.h = h;
   if (limit == p_.max_size) return limit;
   return at_eof ? n : 0;
 }

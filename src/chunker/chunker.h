@@ -39,6 +39,19 @@ class Chunker {
   // cut point lies inside `data`: the caller must supply more bytes first.
   size_t NextCut(ByteSpan data, bool at_eof) const;
 
+  // How far a search for the next cut has got, so that it can go on when
+  // more bytes arrive instead of hashing from the start again.
+  struct Scan {
+    size_t pos = 0;   // bytes of the chunk hashed so far
+    uint64_t h = 0;   // the gear hash after them
+  };
+
+  // NextCut for a chunk whose bytes arrive in pieces: `data` is the chunk
+  // so far (the same start every call, longer each time) and `scan` is
+  // carried from call to call (reset for each new chunk). Returns exactly
+  // what NextCut(data, at_eof) would.
+  size_t NextCut(ByteSpan data, bool at_eof, Scan& scan) const;
+
   const ChunkerParams& params() const { return p_; }
 
  private:

@@ -177,6 +177,34 @@ TEST(ChunkerTest, PrefixesGiveTheSameCut) {
   }
 }
 
+// Property: a chunk fed in pieces of random sizes through the resumable
+// NextCut is cut exactly where the whole buffer is, for every parameter
+// set, at EOF or not, on random and on low-entropy data (cuts at max).
+TEST(ChunkerTest, ResumedScanCutsWhereTheWholeBufferDoes) {
+  std::mt19937_64 rng(77);
+  std::vector<ChunkerParams> params(std::begin(kSmallParams), std::end(kSmallParams));
+  params.push_back(ChunkerParams{});
+  for (const auto& p : params) {
+    GearTable gear = TestGear(6);
+    Chunker c(p, gear);
+    for (int trial = 0; trial < 30; trial++) {
+      const size_t n = size_t(rng() % (p.max_size + p.max_size / 2 + 2));
+      Bytes data = trial % 5 == 4 ? LowEntropy(n, rng(), trial % 3) : PseudoRandom(n, rng());
+      const bool eof = trial % 2;
+      const size_t whole = c.NextCut(data, eof);
+      Chunker::Scan scan;
+      size_t len = 0, got = 0;
+      while (true) {
+        len = std::min(n, len + 1 + size_t(rng() % (p.max_size / 3 + 1)));
+        const bool last = len == n;
+        got = c.NextCut(ByteSpan(data).subspan(0, len), last && eof, scan);
+        if (got || last) break;
+      }
+      ASSERT_EQ(got, whole) << p.min_size << " trial " << trial << " n " << n;
+    }
+  }
+}
+
 TEST(ChunkerTest, ChunkSizesWithinBoundsAndAverage) {
   ChunkerParams p;  // defaults: min 512 KiB, avg 2^20, max 8 MiB
   ASSERT_EQ(p.min_size, 512u * 1024);
