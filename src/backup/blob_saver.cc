@@ -163,6 +163,10 @@ void BlobSaver::UploadLoop() {
         std::vector<IndexEntry> table;
         {
           std::lock_guard l(index_mu_);
+          // Room for a whole table at once: the pages are touched only as
+          // entries arrive, and the vector never doubles (which held the
+          // old and the new copy at once and up to twice the entries).
+          if (pending_index_.capacity() < kEntriesPerTable) pending_index_.reserve(kEntriesPerTable);
           for (const auto& e : f.entries) pending_index_.push_back({f.storage_id, e});
           if (pending_index_.size() >= kEntriesPerTable) table.swap(pending_index_);
         }

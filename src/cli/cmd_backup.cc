@@ -107,6 +107,14 @@ void RegisterBackup(CLI::App& app, Globals& g) {
     // hot buffers, so the extra mappings cost few page faults here; restore
     // and check allocate per blob and keep the setting main() made.
     mallopt(M_MMAP_THRESHOLD, 512 * 1024);
+    // One heap for all threads. Buffers here are allocated on one thread
+    // and freed on another (reader to worker, worker to uploader), and
+    // glibc's per-thread arenas each kept their own freed holes resident:
+    // a first backup of the 2 GiB corpus peaked anywhere from 76 to 86 MiB
+    // (five runs), and 75 to 79 MiB with one arena, no slower. Allocations
+    // are few and large (the buffers are pooled), so the shared lock is
+    // not contended.
+    mallopt(M_ARENA_MAX, 1);
     BackupResult res;
     {
       ProgressPrinter printer(g, progress, "backup");
