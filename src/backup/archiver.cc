@@ -461,8 +461,11 @@ void Archiver::ReadFile(const std::shared_ptr<FileCtx>& f) {
       StageTimer t(timing_, Stage::kChunk, 0);
       cut = chunker.NextCut(buf, eof, scan);
     }
+    // At EOF the chunker always cuts a non-empty chunk; the guard only
+    // keeps a broken promise from becoming an endless loop.
+    if (cut == 0 && eof) cut = buf.size();
     scanned_all = cut == 0;
-    if (cut == 0) continue;  // at EOF a non-empty chunk always has a cut
+    if (cut == 0) continue;
     if (timing_) timing_->Add(Stage::kChunk, 0, cut);
     // The bytes after the cut start the next chunk.
     PoolBytes next;

@@ -290,8 +290,8 @@ void FeatureCollector::AddUnit(ByteSpan unit) {
   // above 7.5 bits/byte: its estimate is at most that of 128 low values
   // spread evenly plus every high byte distinct, which for every unit size
   // from kFeatureUnitMin to kFeatureUnit peaks at 7.43 (n = 545, 34 high
-  // bytes). Text never gets this far, so it skips the histogram, which is
-  // most of detection's cost.
+  // bytes). ASCII text never gets this far, so it skips the histogram,
+  // which is most of detection's cost.
   static_assert(kFeatureUnitMin >= 512 && kFeatureUnit <= 1024);
   if (16 * scan.high >= unit.size()) {
     // Four histograms, summed: consecutive equal bytes would otherwise wait
