@@ -11,11 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <mutex>
-#include <new>
-#include <type_traits>
-#include <utility>
 #include <vector>
 
 #include "util/bytes.h"

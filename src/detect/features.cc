@@ -74,11 +74,18 @@ bool UnitLooksRandom(const uint32_t (&counts)[256], size_t n) {
   return h > 7.5;
 }
 
+namespace {
+// A control byte text never has: 0x01 to 0x08, 0x0E to 0x1A, 0x1C to 0x1F
+// (not NUL, tab, LF, VT, FF, CR or ESC). ScanUnit's vector ranges are the
+// same three.
+constexpr bool IsBinaryControl(unsigned b) {
+  return (b >= 0x01 && b <= 0x08) || (b >= 0x0e && b <= 0x1a) || (b >= 0x1c && b <= 0x1f);
+}
+}  // namespace
+
 bool UnitHasBinary(const uint32_t (&counts)[256]) {
-  for (unsigned b = 0x01; b <= 0x1f; b++) {
-    if (b == '\t' || b == '\n' || b == 0x0b || b == 0x0c || b == '\r' || b == 0x1b) continue;
-    if (counts[b]) return true;
-  }
+  for (unsigned b = 0x01; b <= 0x1f; b++)
+    if (IsBinaryControl(b) && counts[b]) return true;
   return false;
 }
 
@@ -276,7 +283,7 @@ UnitScan ScanUnit(ByteSpan unit) {
   for (; i < unit.size(); i++) {
     const uint8_t v = unit[i];
     r.high += v >> 7;
-    r.binary |= (v >= 0x01 && v <= 0x08) || (v >= 0x0e && v <= 0x1a) || (v >= 0x1c && v <= 0x1f);
+    r.binary |= IsBinaryControl(v);
   }
   return r;
 }
