@@ -66,9 +66,10 @@ BENCHMARK(BM_MaybeCompressRandom)
     ->ArgNames({"bytes", "level"})
     ->ArgsProduct({{int64_t(kMiB), int64_t(8 * kMiB)}, {3}});
 
-// The sample trial alone (CompressRatio of 64 KiB), for comparison.
+// The sample trial alone (CompressRatio of the 16 KiB trial sample), for
+// comparison.
 void BM_CompressRatioSample(benchmark::State& state) {
-  const Bytes data = RandomData(64 * kKiB, 9);
+  const Bytes data = RandomData(kTrialSampleSize, 9);
   double r = 0;
   for (auto _ : state) benchmark::DoNotOptimize(r = CompressRatio(data));
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(data.size()));

@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 namespace ks {
@@ -28,7 +29,19 @@ ZSTD_DCtx* ThreadDCtx() {
   return c.get();
 }
 
-constexpr size_t kSampleSize = 64 * 1024;
+// Inputs up to this size are compressed whole, without a trial.
+constexpr size_t kTrialAbove = 64 * 1024;
+// The trial sample of a larger input: kSamplePieces pieces of kSamplePiece
+// bytes, spread evenly from its start to its end. Spread, because a chunk
+// often starts with a header unlike the rest (a DICOM file's tags before
+// its pixel data); small, because the trial of 16-bit pixel data runs at a
+// third of the speed of its compression in planes, and a 64 KiB trial
+// cost a quarter of all compression time on the benchmark corpus. On that
+// corpus 16 KiB picks the same method as 64 KiB for all but 1 % of the
+// chunks, and the repository comes out the same size.
+constexpr size_t kSamplePiece = 4096;
+constexpr size_t kSamplePieces = 4;
+static_assert(kSamplePiece * kSamplePieces == kTrialSampleSize);
 // Keep the compressed form only if it saves at least 3%.
 constexpr double kWorthIt = 0.97;
 // Split into byte planes only if the sample comes out at least 10 %
@@ -99,6 +112,16 @@ size_t CompressInto(ByteSpan in, int level, UninitBytes& out) {
 
 }  // namespace
 
+void TrialSample(ByteSpan in, uint8_t* out) {
+  // Piece k starts at (n - piece) * k / (pieces - 1), rounded down to an
+  // even offset so that the sample's byte planes are the input's.
+  const size_t span = in.size() - kSamplePiece;
+  for (size_t k = 0; k < kSamplePieces; k++) {
+    const size_t at = (span * k / (kSamplePieces - 1)) & ~size_t(1);
+    std::memcpy(out + k * kSamplePiece, in.data() + at, kSamplePiece);
+  }
+}
+
 double CompressRatio(ByteSpan sample) {
   if (sample.empty()) return 1.0;
   thread_local Bytes buf;
@@ -115,17 +138,19 @@ CompressedPayload CompressForStorage(ByteSpan in, int level, UninitBytes& scratc
     return CompressedPayload{c, ByteSpan(scratch.data(), n)};
   };
   if (level > 0 && in.size() >= 64) {
-    if (in.size() <= kSampleSize) {
+    if (in.size() <= kTrialAbove) {
       if (size_t n = CompressInto(in, level, scratch)) return stored(Compression::kZstd, n);
     } else {
-      const double plain = CompressRatio(in.subspan(0, kSampleSize));
+      thread_local Bytes sample(kTrialSampleSize);
+      TrialSample(in, sample.data());
+      const double plain = CompressRatio(sample);
       double planes = 1.0;
       // Data zstd cannot shrink at all (already compressed or encrypted)
       // has no byte structure for the planes to expose: skip the trial.
       if (allow_shuffle && plain < kIncompressible) {
-        thread_local Bytes sample(kSampleSize);
-        SplitPlanes(in.data(), kSampleSize, sample.data());
-        planes = CompressRatio(sample);
+        thread_local Bytes split(kTrialSampleSize);
+        SplitPlanes(sample.data(), kTrialSampleSize, split.data());
+        planes = CompressRatio(split);
       }
       if (planes < kWorthIt && planes < kShuffleWins * plain) {
         if (size_t n = CompressShuffled(in, level, scratch))

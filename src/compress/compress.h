@@ -37,6 +37,12 @@ struct CompressedPayload {
 CompressedPayload CompressForStorage(ByteSpan in, int level, UninitBytes& scratch,
                                      bool allow_shuffle = false);
 
+// The trial sample of an input of more than 64 KiB (docs/design.md, section
+// 5): four 4 KiB pieces spread evenly from its start to its end, at even
+// offsets, written to `out` (16 KiB).
+inline constexpr size_t kTrialSampleSize = 16 * 1024;
+void TrialSample(ByteSpan in, uint8_t* out);
+
 // Decompresses a payload stored with `method`; `raw_len` is the expected
 // size and any other size is an error (kCorrupt).
 Status Decompress(Compression method, ByteSpan in, size_t raw_len, Bytes& out);

@@ -53,18 +53,23 @@ TEST(CompressTest, LevelZeroAndTinyInputsAreNotCompressed) {
 }
 
 TEST(CompressTest, SampleDecidesForLargeInputs) {
-  // The first 64 KiB are random: the sample says "not worth it", so the
-  // compressible rest is not tried.
-  Bytes mixed = PseudoRandom(64 * 1024, 5);
-  Bytes text = SampleText(512 * 1024);
-  mixed.insert(mixed.end(), text.begin(), text.end());
+  // Text whose four sample pieces (start, a third, two thirds, end) are
+  // random: the sample says "not worth it", so the compressible rest is
+  // not tried.
+  const size_t n = 1 << 20, span = n - 4096;
+  Bytes mixed = SampleText(n);
+  for (size_t k = 0; k < 4; k++) {
+    Bytes rnd = PseudoRandom(4096, 5 + k);
+    std::copy(rnd.begin(), rnd.end(), mixed.begin() + (span * k / 3 & ~size_t(1)));
+  }
   Bytes out;
   EXPECT_EQ(MaybeCompress(mixed, 3, out), Compression::kNone);
   EXPECT_EQ(out, mixed);
-  // The other way round, it compresses.
-  Bytes mixed2 = SampleText(64 * 1024);
-  Bytes rnd = PseudoRandom(32 * 1024, 6);
-  mixed2.insert(mixed2.end(), rnd.begin(), rnd.end());
+  // Random bytes between the pieces of text are not seen by the sample:
+  // the whole is compressed, and round-trips.
+  Bytes mixed2 = SampleText(n);
+  Bytes rnd = PseudoRandom(200 * 1024, 6);
+  std::copy(rnd.begin(), rnd.end(), mixed2.begin() + 400 * 1024);
   ASSERT_EQ(MaybeCompress(mixed2, 3, out), Compression::kZstd);
   Bytes back;
   ASSERT_OK(Decompress(Compression::kZstd, out, mixed2.size(), back));
@@ -155,6 +160,40 @@ TEST(CompressTest, SixteenBitSamplesAreSplitIntoPlanes) {
     ASSERT_OK(Decompress(Compression::kZstdShuffle2, planes, n, back));
     EXPECT_EQ(back, img) << n;
   }
+}
+
+// The trial sample is four 4 KiB pieces from the start to the end of the
+// input, each at an even offset (so the sample's planes are the input's).
+TEST(CompressTest, TrialSampleSpansTheInput) {
+  for (size_t n : {size_t(65537), size_t(65538), size_t(1) << 20, size_t(8'388'607)}) {
+    Bytes in = PseudoRandom(n, n);
+    Bytes sample(kTrialSampleSize);
+    TrialSample(in, sample.data());
+    const size_t span = n - 4096;
+    for (size_t k = 0; k < 4; k++) {
+      const size_t at = span * k / 3 & ~size_t(1);
+      ASSERT_EQ(at % 2, 0u);
+      ASSERT_LE(at + 4096, n);
+      EXPECT_TRUE(std::equal(sample.begin() + k * 4096, sample.begin() + (k + 1) * 4096,
+                             in.begin() + at))
+          << n << " piece " << k;
+    }
+    // The first piece is the start; the last ends at the end, or one byte
+    // before it when the length is odd.
+    EXPECT_TRUE(std::equal(sample.begin(), sample.begin() + 4096, in.begin()));
+    const size_t last = span & ~size_t(1);
+    EXPECT_EQ(n - (last + 4096), n % 2);
+  }
+}
+
+// Pixel data behind a header unlike it (a DICOM file's tags) is still
+// found: the sample reaches past the header.
+TEST(CompressTest, PixelDataBehindAHeaderIsSplitIntoPlanes) {
+  Bytes in = SampleText(12 * 1024, 8);
+  Bytes img = SixteenBitImage(1 << 20, 3);
+  in.insert(in.end(), img.begin(), img.end());
+  Bytes out;
+  EXPECT_EQ(MaybeCompress(in, 1, out, true), Compression::kZstdShuffle2);
 }
 
 TEST(CompressTest, TextAndRandomDataAreNotSplit) {
