@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "backend/local_backend.h"
@@ -135,7 +137,17 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Backend> ba
               "wrong password: no key file in the repository opens with it");
 }
 
+Status Repository::CheckBlobLength(const PackEntry& e) const {
+  if (e.type == BlobType::kData && e.raw_length > config_.chunker.max_size)
+    return Fail(ErrorKind::kCorrupt,
+                fmt::format("data blob {} claims {} bytes, more than the repository's largest "
+                            "chunk ({} bytes)",
+                            e.id.Short(), e.raw_length, config_.chunker.max_size));
+  return Ok();
+}
+
 Result<Bytes> Repository::LoadBlobAt(const IndexEntry& e) {
+  KS_TRY(CheckBlobLength(e.blob));
   std::shared_ptr<Aead> aead;
   {
     std::lock_guard l(pack_mu_);

@@ -75,6 +75,12 @@ class Repository {
   Result<Bytes> LoadBlob(const Id& id);
   // Reads one blob at a known place.
   Result<Bytes> LoadBlobAt(const IndexEntry& e);
+  // kCorrupt if the record claims a length no blob of this repository can
+  // have: a data blob longer than the chunker's maximum. Checked before
+  // anything is allocated for it (a record is authenticated, but a
+  // compromised key holder could write one that makes every restore
+  // allocate gigabytes).
+  Status CheckBlobLength(const PackEntry& e) const;
   Result<std::vector<Node>> LoadTree(const Id& id);
 
   // Snapshots.

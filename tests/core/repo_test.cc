@@ -278,6 +278,26 @@ class RepoWithData : public ::testing::Test {
   std::unique_ptr<Repository> repo_;
 };
 
+// A data blob record longer than the repository's largest chunk is
+// refused before anything is allocated for it (a key holder could
+// otherwise make every restore allocate up to 4 GiB); trees have no such
+// bound, and a blob at the maximum loads.
+TEST_F(RepoWithData, DataBlobLongerThanTheLargestChunkIsCorrupt) {
+  const RepoKeys& keys = repo_->keys();
+  const uint32_t max = repo_->config().chunker.max_size;
+  Bytes at_max = SampleText(max, 1), over = SampleText(max + 1, 2), tree = SampleText(max + 1, 3);
+  WritePackAndIndex(mem_, keys, {{BlobType::kData, at_max}, {BlobType::kData, over},
+                                 {BlobType::kTree, tree}});
+  ASSERT_OK(repo_->index().Refresh());
+  EXPECT_EQ(repo_->LoadBlob(keys.BlobId(at_max)).value(), at_max);
+  EXPECT_EQ(repo_->LoadBlob(keys.BlobId(tree)).value(), tree);
+  auto r = repo_->LoadBlob(keys.BlobId(over));
+  ASSERT_EQ(r.error().kind(), ErrorKind::kCorrupt);
+  EXPECT_NE(r.error().message().find("more than the repository's largest chunk"),
+            std::string::npos)
+      << r.error().message();
+}
+
 TEST_F(RepoWithData, IndexFindsBlobsAndLoadBlobReturnsPlaintext) {
   const RepoKeys& keys = repo_->keys();
   Node file;

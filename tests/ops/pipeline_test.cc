@@ -228,6 +228,26 @@ TEST_F(PipelineTest, VerifyIdsFindsABlobStoredUnderTheWrongId) {
       << rep->problems[0].message;
 }
 
+// A data blob longer than the repository's largest chunk (only a key
+// holder can write one) is reported by check, not allocated and decoded.
+TEST_F(PipelineTest, CheckReportsADataBlobLongerThanTheLargestChunk) {
+  Backup();
+  {
+    BlobSaver saver(*repo_);
+    std::string plain(repo_->config().chunker.max_size + 1, 'x');
+    ASSERT_TRUE(saver.Save(BlobType::kData, repo_->keys().BlobId(AsBytes(plain)), AsBytes(plain)));
+    ASSERT_TRUE(saver.Finish());
+  }
+  CheckOptions co;
+  co.read_data = true;
+  auto rep = RunCheck(*repo_, co);
+  ASSERT_TRUE(rep);
+  ASSERT_EQ(rep->problems.size(), 1u);
+  EXPECT_NE(rep->problems[0].message.find("more than the repository's largest chunk"),
+            std::string::npos)
+      << rep->problems[0].message;
+}
+
 // An index table stored under a name that is not the SHA-256 of its bytes
 // (a copy, or a swap by someone with write access) is reported.
 TEST_F(PipelineTest, IndexTableUnderAnotherNameIsReported) {
