@@ -108,15 +108,15 @@ Checker::PackFindings Checker::ReadPack(const std::string& name) const {
   }
   auto aead = PackAead(repo_.keys(), bytes);
   for (const auto& e : *entries) {
-    // The tag binds the record to its id, type and length (BlobAAD), so a
-    // record that opens and decompresses to raw_length is the one its
-    // writer stored. Re-hashing the plaintext also catches a writer that
-    // hashed one thing and stored another, for half as much CPU again.
     if (auto st = repo_.CheckBlobLength(e); !st) {
       f.bad_blobs.push_back(e.id);
       f.problems.push_back(st.error().message());
       continue;
     }
+    // The tag binds the record to its id, type and length (BlobAAD), so a
+    // record that opens and decompresses to raw_length is the one its
+    // writer stored. Re-hashing the plaintext also catches a writer that
+    // hashed one thing and stored another, for half as much CPU again.
     auto plain = OpenBlob(*aead, e, ByteSpan(bytes).subspan(e.offset, e.length));
     if (!plain) {
       f.bad_blobs.push_back(e.id);

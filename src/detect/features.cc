@@ -70,7 +70,8 @@ bool UnitLooksRandom(const uint32_t (&counts)[256], size_t n) {
     // classified otherwise.
     double part[8] = {};
     for (size_t v = 0; v < 256; v += 8)
-      for (size_t j = 0; j < 8; j++) part[j] += kCLogC[std::min<uint32_t>(counts[v + j], kFeatureUnit)];
+      for (size_t j = 0; j < 8; j++)
+        part[j] += kCLogC[std::min<uint32_t>(counts[v + j], kFeatureUnit)];
     sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
   } else {
     for (uint32_t c : counts)
