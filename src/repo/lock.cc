@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "format/sealed.h"
@@ -23,6 +26,28 @@ std::string HostName() {
 
 }  // namespace
 
+uint64_t ProcessStartTicks(int64_t pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return 0;
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so
+  // the fields are counted from the last ')'. starttime is field 22, the
+  // 20th after it.
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 1));
+  std::string f;
+  for (int i = 0; i < 20 && fields >> f; i++) {
+  }
+  if (!fields) return 0;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(f.c_str(), &end, 10);
+  if (errno != 0 || end == f.c_str() || *end != '\0') return 0;
+  return uint64_t(v);
+}
+
 Status RepoLock::Write() {
   int64_t now = clock_.NowNs();
   if (created_ns_ == 0) created_ns_ = now;
@@ -32,6 +57,7 @@ Status RepoLock::Write() {
             {"pid", int64_t(getpid())},
             {"exclusive", exclusive_},
             {"purpose", purpose_}};
+  if (uint64_t start = ProcessStartTicks(getpid())) j["pid_start"] = start;
   Bytes sealed = SealObject(keys_, "lock", AsBytes(j.dump()));
   std::string name = Sha256(sealed).Hex();
   KS_TRY(backend_.Put(ObjectType::kLock, name, sealed));
@@ -58,6 +84,7 @@ std::optional<LockInfo> ReadLock(Backend& backend, const RepoKeys& keys, const s
     l.created_ns = j.value("created_ns", l.time_ns);
     l.host = j.value("host", std::string());
     l.pid = j.value("pid", int64_t{0});
+    l.pid_start = j.value("pid_start", uint64_t{0});
     l.exclusive = j.value("exclusive", false);
     l.purpose = j.value("purpose", std::string());
     return l;
@@ -67,11 +94,17 @@ std::optional<LockInfo> ReadLock(Backend& backend, const RepoKeys& keys, const s
 }
 
 // Stale: not refreshed for 30 minutes, or held by a process of this host
-// that no longer exists.
+// that no longer exists. Pids are reused (pid_max is 32768 on many systems,
+// and every thread takes one), so a pid that exists but started at another
+// time than the lock says is another process or thread: the holder is gone.
 bool IsStale(const LockInfo& l, const Clock& clock) {
   if (clock.NowNs() - l.time_ns > kStaleNs) return true;
-  if (l.host == HostName() && l.pid > 0 && kill(pid_t(l.pid), 0) != 0 && errno == ESRCH)
-    return true;
+  if (l.host != HostName() || l.pid <= 0) return false;
+  if (kill(pid_t(l.pid), 0) != 0 && errno == ESRCH) return true;
+  if (l.pid_start != 0) {
+    const uint64_t now = ProcessStartTicks(l.pid);
+    if (now != 0 && now != l.pid_start) return true;
+  }
   return false;
 }
 

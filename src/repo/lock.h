@@ -26,9 +26,18 @@ struct LockInfo {
   int64_t created_ns = 0;  // when the holder first took it (older locks: time_ns)
   std::string host;
   int64_t pid = 0;
+  // When that process started, in clock ticks after boot (/proc/<pid>/stat
+  // field 22); 0 if unknown (older locks, no /proc). Tells a live holder
+  // from a later process or thread that was given the same pid.
+  uint64_t pid_start = 0;
   bool exclusive = false;
   std::string purpose;  // "backup", "prune", ... ("" in older locks)
 };
+
+// When process (or thread) `pid` of this machine started, in clock ticks
+// after boot, from /proc/<pid>/stat; 0 if it does not exist or /proc cannot
+// be read.
+uint64_t ProcessStartTicks(int64_t pid);
 
 class RepoLock {
  public:

@@ -919,6 +919,39 @@ TEST_F(LockTest, DeadProcessOnThisHostIsIgnored) {
   EXPECT_OK(RepoLock::Acquire(mem_, keys_, clock_, false));
 }
 
+// Pids are reused (every thread takes one, and pid_max is often 32768): a
+// lock whose pid now belongs to a process or thread that started at
+// another time is stale. With the right start time, or none (older
+// locks), the holder counts as alive.
+TEST_F(LockTest, PidReusedByAnotherProcessIsIgnored) {
+  const uint64_t start = ProcessStartTicks(getpid());
+  ASSERT_GT(start, 0u);
+  json lock = {{"time_ns", kT0}, {"host", Host()}, {"pid", int64_t(getpid())},
+               {"exclusive", true}, {"pid_start", start + 1}};
+  PutLock(lock, keys_);
+  EXPECT_OK(RepoLock::Acquire(mem_, keys_, clock_, true));
+  MemBackend same;
+  lock["pid_start"] = start;
+  Bytes sealed = SealObject(keys_, "lock", AsBytes(lock.dump()));
+  ASSERT_OK(same.Put(ObjectType::kLock, Sha256(sealed).Hex(), sealed));
+  EXPECT_ERR(RepoLock::Acquire(same, keys_, clock_, false), ErrorKind::kLocked);
+}
+
+// A lock records its holder's start time; a pid that does not exist has
+// none.
+TEST_F(LockTest, LockRecordsTheHoldersStartTime) {
+  auto held = RepoLock::Acquire(mem_, keys_, clock_, false);
+  ASSERT_OK(held);
+  auto names = Names(mem_, ObjectType::kLock);
+  ASSERT_EQ(names.size(), 1u);
+  auto plain = OpenObject(keys_, "lock", *mem_.Find(ObjectType::kLock, names[0]));
+  ASSERT_OK(plain);
+  json j = json::parse(plain->begin(), plain->end());
+  EXPECT_EQ(j["pid_start"].get<uint64_t>(), ProcessStartTicks(getpid()));
+  EXPECT_EQ(ProcessStartTicks(DeadPid()), 0u);
+  EXPECT_EQ(ProcessStartTicks(0), 0u);
+}
+
 TEST_F(LockTest, LiveOrForeignLocksBlock) {
   // This very process, as another lock holder.
   PutLock({{"time_ns", kT0}, {"host", Host()}, {"pid", int64_t(getpid())}, {"exclusive", true}},
