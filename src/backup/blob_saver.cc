@@ -48,7 +48,7 @@ Status BlobSaver::FirstError() {
 }
 
 std::unique_ptr<PackWriter> BlobSaver::NewDataWriter() {
-  Bytes buf;
+  UninitBytes buf;
   {
     std::unique_lock l(buf_mu_);
     buf_cv_.wait(l, [&] { return stopping_ || bufs_out_ < kDataPackBuffers; });
@@ -62,7 +62,7 @@ std::unique_ptr<PackWriter> BlobSaver::NewDataWriter() {
   return std::make_unique<PackWriter>(repo_.keys(), std::move(buf));
 }
 
-void BlobSaver::ReturnBuffer(Bytes buf) {
+void BlobSaver::ReturnBuffer(UninitBytes buf) {
   {
     std::lock_guard l(buf_mu_);
     bufs_out_--;

@@ -65,7 +65,7 @@ class BlobSaver {
   // A writer for a new data pack on a pooled buffer; waits while all are in
   // use. Null after an error.
   std::unique_ptr<PackWriter> NewDataWriter();
-  void ReturnBuffer(Bytes buf);
+  void ReturnBuffer(UninitBytes buf);
 
   Repository& repo_;
   StageTimes* stages_;
@@ -77,7 +77,7 @@ class BlobSaver {
 
   std::mutex buf_mu_;
   std::condition_variable buf_cv_;
-  std::vector<Bytes> free_bufs_;
+  std::vector<UninitBytes> free_bufs_;
   int bufs_out_ = 0;
   bool stopping_ = false;
 

@@ -53,20 +53,22 @@ Key32 ObjectKey(const Key32& data_key, ByteSpan salt) {
 }
 
 void Aead::Seal(uint64_t counter, ByteSpan aad, ByteSpan plain, Bytes& out) const {
-  EVP_CIPHER_CTX* ctx = ThreadCtx();
-  auto nonce = CounterNonce(counter);
   size_t base = out.size();
   out.resize(base + plain.size() + kAeadTagSize);
+  SealTo(counter, aad, plain, out.data() + base);
+}
+
+void Aead::SealTo(uint64_t counter, ByteSpan aad, ByteSpan plain, uint8_t* out) const {
+  EVP_CIPHER_CTX* ctx = ThreadCtx();
+  auto nonce = CounterNonce(counter);
   int len = 0;
   bool ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key_.data(), nonce.data()) == 1;
   if (ok && !aad.empty())
     ok = EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), int(aad.size())) == 1;
   if (ok && !plain.empty())
-    ok = EVP_EncryptUpdate(ctx, out.data() + base, &len, plain.data(), int(plain.size())) == 1;
-  if (ok) ok = EVP_EncryptFinal_ex(ctx, out.data() + base + plain.size(), &len) == 1;
-  if (ok)
-    ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kAeadTagSize,
-                             out.data() + base + plain.size()) == 1;
+    ok = EVP_EncryptUpdate(ctx, out, &len, plain.data(), int(plain.size())) == 1;
+  if (ok) ok = EVP_EncryptFinal_ex(ctx, out + plain.size(), &len) == 1;
+  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kAeadTagSize, out + plain.size()) == 1;
   // Encryption with valid parameters cannot fail; if OpenSSL says it did, the
   // process must not go on to store unencrypted or garbage bytes.
   if (!ok) std::abort();

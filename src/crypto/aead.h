@@ -36,6 +36,8 @@ class Aead {
 
   // Appends ciphertext || 16-byte tag of `plain` to `out`.
   void Seal(uint64_t counter, ByteSpan aad, ByteSpan plain, Bytes& out) const;
+  // Writes ciphertext || tag (plain.size() + kAeadTagSize bytes) at `out`.
+  void SealTo(uint64_t counter, ByteSpan aad, ByteSpan plain, uint8_t* out) const;
 
   // Decrypts `sealed` (ciphertext || tag) into `out` (resized). Fails with
   // kCorrupt when the tag does not verify.

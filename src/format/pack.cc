@@ -28,14 +28,14 @@ Bytes BlobAad(const PackEntry& e) {
   return aad;
 }
 
-static Key32 NewSaltedKey(const RepoKeys& keys, Bytes& buf) {
+static Key32 NewSaltedKey(const RepoKeys& keys, UninitBytes& buf) {
   buf.assign(kPackMagic, kPackMagic + 4);
   buf.resize(kPackPrefixSize);
   RandomBytes(buf.data() + 4, kSaltSize);
   return ObjectKey(keys.data, ByteSpan(buf.data() + 4, kSaltSize));
 }
 
-PackWriter::PackWriter(const RepoKeys& keys, Bytes buffer)
+PackWriter::PackWriter(const RepoKeys& keys, UninitBytes buffer)
     : buf_(std::move(buffer)), aead_(NewSaltedKey(keys, buf_)) {
   // One allocation for a whole pack: growing by doubling would briefly hold
   // two copies and round a 16 MiB pack up to 32 MiB.
@@ -46,7 +46,8 @@ void PackWriter::Add(BlobType type, const Id& id, Compression compression, ByteS
                      uint32_t raw_length) {
   PackEntry e{type, compression, id, uint32_t(buf_.size()),
               uint32_t(payload.size() + kAeadTagSize), raw_length};
-  aead_.Seal(e.offset, BlobAad(e), payload, buf_);
+  buf_.resize(e.offset + e.length);
+  aead_.SealTo(e.offset, BlobAad(e), payload, buf_.data() + e.offset);
   entries_.push_back(e);
 }
 
@@ -55,9 +56,10 @@ PackWriter::Finished PackWriter::Finish() {
   header.reserve(4 + entries_.size() * kPackEntrySize);
   AppendU32(header, uint32_t(entries_.size()));
   for (const auto& e : entries_) EncodeEntry(e, header);
-  size_t before = buf_.size();
-  aead_.Seal(kHeaderNonce, AsBytes(kHeaderAad), header, buf_);
-  AppendU32(buf_, uint32_t(buf_.size() - before));
+  const size_t before = buf_.size(), sealed = header.size() + kAeadTagSize;
+  buf_.resize(before + sealed + 4);
+  aead_.SealTo(kHeaderNonce, AsBytes(kHeaderAad), header, buf_.data() + before);
+  PutU32(buf_.data() + before + sealed, uint32_t(sealed));
   Finished f;
   f.storage_id = Sha256(buf_);
   f.bytes = std::move(buf_);

@@ -43,7 +43,7 @@ class PackWriter {
   // `buffer`: storage to reuse (a spent pack's bytes); its contents are
   // discarded, its capacity kept, so a writer after the first one costs no
   // new pages.
-  explicit PackWriter(const RepoKeys& keys, Bytes buffer = {});
+  explicit PackWriter(const RepoKeys& keys, UninitBytes buffer = {});
 
   // Seals one blob whose payload is already compressed per `compression`.
   void Add(BlobType type, const Id& id, Compression compression, ByteSpan payload,
@@ -57,7 +57,7 @@ class PackWriter {
   size_t count() const { return entries_.size(); }
 
   struct Finished {
-    Bytes bytes;
+    UninitBytes bytes;
     Id storage_id;  // SHA-256 of bytes: the pack's object name
     std::vector<PackEntry> entries;
   };
@@ -65,7 +65,9 @@ class PackWriter {
   Finished Finish();
 
  private:
-  Bytes buf_;  // declared before aead_: the constructor fills it first
+  // Declared before aead_: the constructor fills it first. Not zero-filled
+  // as it grows: every byte is written by the seal that grows it.
+  UninitBytes buf_;
   Aead aead_;
   std::vector<PackEntry> entries_;
 };

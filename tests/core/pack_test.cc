@@ -159,7 +159,7 @@ TEST(PackTest, EntryMustMatchRecord) {
   }
   EXPECT_ERR(PackAead(keys, ByteSpan(f.bytes).subspan(0, kPackPrefixSize - 1)),
              ErrorKind::kCorrupt);
-  Bytes bad_magic = f.bytes;
+  Bytes bad_magic(f.bytes.begin(), f.bytes.end());
   bad_magic[3] = '2';
   EXPECT_ERR(PackAead(keys, bad_magic), ErrorKind::kCorrupt);
 }
@@ -171,7 +171,7 @@ TEST(PackTest, EntryMustMatchRecord) {
 void CheckFlip(const RepoKeys& keys, const Built& b, size_t pos, uint8_t mask,
                bool sample = false) {
   const auto& f = b.f;
-  Bytes bad = f.bytes;
+  Bytes bad(f.bytes.begin(), f.bytes.end());
   bad[pos] ^= mask;
   size_t data_end = f.bytes.size() - 4 - GetU32(f.bytes.data() + f.bytes.size() - 4);
   auto header = ReadPackHeader(keys, bad);
@@ -234,7 +234,7 @@ TEST(PackTest, SampledByteFlipsDetectedBigPack) {
 TEST(PackTest, TruncationAndExtensionFailCleanly) {
   RepoKeys keys = FixedKeys();
   Built b = BuildPack(keys, 3, 2, 500, 5);
-  const Bytes& bytes = b.f.bytes;
+  const Bytes bytes(b.f.bytes.begin(), b.f.bytes.end());
   for (size_t n = 0; n < bytes.size(); n++)
     EXPECT_ERR(ReadPackHeader(keys, ByteSpan(bytes).subspan(0, n)), ErrorKind::kCorrupt) << n;
   // Appending bytes moves the trailer: must fail as well.
