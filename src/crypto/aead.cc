@@ -68,7 +68,8 @@ void Aead::SealTo(uint64_t counter, ByteSpan aad, ByteSpan plain, uint8_t* out) 
   if (ok && !plain.empty())
     ok = EVP_EncryptUpdate(ctx, out, &len, plain.data(), int(plain.size())) == 1;
   if (ok) ok = EVP_EncryptFinal_ex(ctx, out + plain.size(), &len) == 1;
-  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kAeadTagSize, out + plain.size()) == 1;
+  if (ok)
+    ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kAeadTagSize, out + plain.size()) == 1;
   // Encryption with valid parameters cannot fail; if OpenSSL says it did, the
   // process must not go on to store unencrypted or garbage bytes.
   if (!ok) std::abort();
