@@ -18,8 +18,8 @@ Status Index::LoadTable(const std::string& name) {
   auto footer = ReadIndexFooter(aead, sealed);
   if (!footer) return Fail(footer.error().With("index table " + name));
   std::lock_guard l(mu_);
+  if (!loaded_.insert(name).second) return Ok();
   tables_.push_back(std::make_shared<Table>(name, aead, std::move(*footer)));
-  known_[name] = true;
   return Ok();
 }
 
@@ -32,20 +32,33 @@ Status Index::Refresh() {
     std::lock_guard l(mu_);
     for (auto& t : tables_)
       if (!listed.count(t->name)) t->gone = true;
+    for (auto it = unreadable_.begin(); it != unreadable_.end();)
+      it = listed.count(it->first) ? std::next(it) : unreadable_.erase(it);
   }
   for (const auto& o : list) {
     {
       std::lock_guard l(mu_);
-      if (known_.count(o.name)) continue;
+      if (loaded_.count(o.name)) continue;
     }
-    if (auto s = LoadTable(o.name); !s) {
-      std::lock_guard l(mu_);
-      known_[o.name] = false;
-      damaged_.push_back(s.error().message());
-      damaged_tables_.push_back(o.name);
-    }
+    // Tables that failed before are tried again: one listed while its
+    // writer was still storing it reads whole once the write is done, and
+    // a snapshot listed after it may need it (prune lists snapshots, then
+    // refreshes, relying on exactly that).
+    auto s = LoadTable(o.name);
+    std::lock_guard l(mu_);
+    if (s)
+      unreadable_.erase(o.name);
+    else
+      unreadable_[o.name] = s.error().message();
   }
   return Ok();
+}
+
+std::vector<std::string> Index::damaged_tables() const {
+  std::lock_guard l(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, why] : unreadable_) out.push_back(name);
+  return out;
 }
 
 void Index::NoteDamaged(const std::string& message) {
@@ -56,7 +69,11 @@ void Index::NoteDamaged(const std::string& message) {
 
 std::vector<std::string> Index::damaged() const {
   std::lock_guard l(mu_);
-  return damaged_;
+  std::vector<std::string> out;
+  for (const auto& [name, why] : unreadable_) out.push_back(why);
+  for (const auto& m : damaged_)
+    if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+  return out;
 }
 
 Status Index::AddTable(const std::string& name, ByteSpan bytes) {
@@ -69,9 +86,9 @@ Status Index::AddTable(const std::string& name, ByteSpan bytes) {
   auto footer = ReadIndexFooter(aead, bytes.subspan(bytes.size() - 4 - flen, flen));
   if (!footer) return Fail(footer.error());
   std::lock_guard l(mu_);
-  if (known_.count(name)) return Ok();
+  if (!loaded_.insert(name).second) return Ok();
   tables_.push_back(std::make_shared<Table>(name, aead, std::move(*footer)));
-  known_[name] = true;
+  unreadable_.erase(name);
   return Ok();
 }
 

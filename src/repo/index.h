@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,14 +37,14 @@ class Index {
 
   // Loads the footers of tables not loaded yet (call again to see tables
   // written since by other clients). A table that cannot be read is skipped
-  // and remembered in damaged(); only listing failures are errors.
+  // and remembered in damaged(), and tried again by the next Refresh: it
+  // may have been listed while another client was still writing it. Only
+  // listing failures are errors.
   Status Refresh();
   std::vector<std::string> damaged() const;
-  // Names of tables whose footer could not be read (a subset of damaged()).
-  std::vector<std::string> damaged_tables() const {
-    std::lock_guard l(mu_);
-    return damaged_tables_;
-  }
+  // Names of tables whose footer could not be read at the last Refresh (a
+  // subset of damaged()), sorted.
+  std::vector<std::string> damaged_tables() const;
 
   // Finds a blob. nullopt if absent. A table removed meanwhile (prune
   // replaced it) makes the index look for tables written since, once.
@@ -95,9 +96,9 @@ class Index {
   const RepoKeys& keys_;
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Table>> tables_;
-  std::unordered_map<std::string, bool> known_;
-  std::vector<std::string> damaged_;
-  std::vector<std::string> damaged_tables_;
+  std::unordered_set<std::string> loaded_;  // names of the tables in tables_
+  std::vector<std::string> damaged_;        // NoteDamaged's messages
+  std::map<std::string, std::string> unreadable_;  // table name -> why it failed
   std::shared_ptr<const PackSet> dedup_exclusions_;
 
   // LRU cache of decrypted blocks, keyed by (table, block).
