@@ -46,7 +46,7 @@ Status Index::Refresh() {
     // refreshes, relying on exactly that).
     auto s = LoadTable(o.name);
     std::lock_guard l(mu_);
-    if (s)
+    if (s || loaded_.count(o.name))  // or another thread's Refresh read it
       unreadable_.erase(o.name);
     else
       unreadable_[o.name] = s.error().message();
