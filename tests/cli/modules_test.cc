@@ -92,5 +92,24 @@ TEST_F(ModulesTest, ModuleFromAnotherBuildIsRefused) {
   }
 }
 
+// `cmake --install` lays out a tree the executable finds its modules in
+// without any path set: bin/kintsugi and lib/kintsugi/*.so.
+TEST_F(ModulesTest, InstalledTreeFindsItsModules) {
+  const std::string prefix = tmp_.Path("prefix");
+  RunResult install = kstest::Run({KS_CMAKE, "--install", KS_BUILD_DIR, "--prefix", prefix});
+  ASSERT_EXIT_CODE(install, 0);
+  const std::string exe = prefix + "/bin/kintsugi";
+  struct stat st;
+  ASSERT_EQ(::stat((prefix + "/lib/kintsugi/kintsugi-s3.so").c_str(), &st), 0) << install.Describe();
+  ASSERT_EQ(::stat((prefix + "/share/doc/kintsugi/design.md").c_str(), &st), 0);
+
+  ASSERT_NO_FATAL_FAILURE(InitRepo());
+  EXPECT_EXIT_CODE(Snapshots(exe, repo_.path()), 0);
+  RunResult s3 = Snapshots(exe, kUnreachableBucket);
+  EXPECT_EXIT_CODE(s3, 1);
+  EXPECT_TRUE(Contains(s3.err, "cannot reach the S3 server")) << s3.Describe();
+  EXPECT_FALSE(Contains(s3.err, "not installed")) << s3.Describe();
+}
+
 }  // namespace
 }  // namespace kstest
