@@ -72,6 +72,21 @@ class Backend {
   virtual Result<Bytes> Get(ObjectType t, const std::string& name, uint64_t offset = 0,
                             uint64_t length = 0) = 0;
 
+  // The whole object, if it is at most `limit` bytes; a longer one fails
+  // as kCorrupt. Backends that learn the size first (a local file's fstat)
+  // fail before allocating anything, so a damaged file size or a sparse
+  // file cannot exhaust memory; the others read, then check.
+  virtual Result<Bytes> GetAtMost(ObjectType t, const std::string& name, uint64_t limit) {
+    KS_ASSIGN(Bytes b, Get(t, name, 0, 0));
+    if (b.size() > limit) return Fail(TooLong(name, b.size(), limit));
+    return b;
+  }
+  static Error TooLong(const std::string& name, uint64_t size, uint64_t limit) {
+    return Error(ErrorKind::kCorrupt, "object " + name + " is " + std::to_string(size) +
+                                          " bytes, longer than the " + std::to_string(limit) +
+                                          " it can be");
+  }
+
   virtual Result<ObjectInfo> Stat(ObjectType t, const std::string& name) = 0;
   virtual Result<std::vector<ObjectInfo>> List(ObjectType t) = 0;
   virtual Status Remove(ObjectType t, const std::string& name) = 0;

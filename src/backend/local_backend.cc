@@ -182,6 +182,15 @@ Status LocalBackend::Replace(ObjectType t, const std::string& name, ByteSpan dat
 
 Result<Bytes> LocalBackend::Get(ObjectType t, const std::string& name, uint64_t offset,
                                 uint64_t length) {
+  return Read(t, name, offset, length, UINT64_MAX);
+}
+
+Result<Bytes> LocalBackend::GetAtMost(ObjectType t, const std::string& name, uint64_t limit) {
+  return Read(t, name, 0, 0, limit);
+}
+
+Result<Bytes> LocalBackend::Read(ObjectType t, const std::string& name, uint64_t offset,
+                                 uint64_t length, uint64_t limit) {
   std::string path = PathOf(t, name);
   KS_ASSIGN(std::shared_ptr<UniqueFd> fd, fds_.Open(path));
   if (length == 0) {
@@ -189,6 +198,9 @@ Result<Bytes> LocalBackend::Get(ObjectType t, const std::string& name, uint64_t 
     if (::fstat(fd->get(), &st) != 0) return Fail(ErrnoError(errno, "stat " + path));
     if (uint64_t(st.st_size) < offset)
       return Fail(ErrorKind::kCorrupt, "object " + path + " is shorter than expected");
+    // Before allocating: the size is whatever the file system says, which
+    // a damaged inode or a sparse file can make anything.
+    if (uint64_t(st.st_size) > limit) return Fail(TooLong(path, uint64_t(st.st_size), limit));
     length = uint64_t(st.st_size) - offset;
   }
   Bytes out(length);

@@ -42,6 +42,7 @@ class LocalBackend : public Backend {
                   std::span<const ByteSpan> parts) override;
   Result<Bytes> Get(ObjectType t, const std::string& name, uint64_t offset,
                     uint64_t length) override;
+  Result<Bytes> GetAtMost(ObjectType t, const std::string& name, uint64_t limit) override;
   Result<ObjectInfo> Stat(ObjectType t, const std::string& name) override;
   Result<std::vector<ObjectInfo>> List(ObjectType t) override;
   Status Remove(ObjectType t, const std::string& name) override;
@@ -51,6 +52,9 @@ class LocalBackend : public Backend {
 
  private:
   std::string DirOf(ObjectType t, const std::string& name) const;
+  // Get, and for whole reads (length 0) GetAtMost's limit.
+  Result<Bytes> Read(ObjectType t, const std::string& name, uint64_t offset, uint64_t length,
+                     uint64_t limit);
   // Writes the concatenation of `parts` durably to a fresh temp file in
   // `dir`; returns its path.
   Result<std::string> WriteTemp(const std::string& dir, std::span<const ByteSpan> parts,

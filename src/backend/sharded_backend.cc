@@ -18,6 +18,12 @@ constexpr size_t kCrcSize = 4;
 // tables a few hundred MiB): a forged header cannot make readers allocate
 // more.
 constexpr uint64_t kMaxObjectSize = 4ull << 30;
+// Reads go through at most this many rows of a shard at a time (8 MiB of
+// 4 KiB blocks, more than any blob), and reserve at most kMaxReserve ahead:
+// memory follows the bytes that are really there, not the length a header
+// claims (a header is protected only by a CRC anyone can compute).
+constexpr uint32_t kRowsPerRead = 2048;
+constexpr uint64_t kMaxReserve = 64ull << 20;
 
 std::string ShardName(const std::string& name, int i) { return name + "." + std::to_string(i); }
 
@@ -219,13 +225,19 @@ Bytes ShardedBackend::BuildShardFile(const std::array<uint8_t, 16>& tag, const H
   return file;
 }
 
+uint64_t ShardedBackend::FileSize(const Header& h) {
+  return kHeaderSize + uint64_t(h.rows) * (h.block + kCrcSize);
+}
+
 Result<Bytes> ShardedBackend::GetShard(ObjectType t, const std::string& name, int index,
                                        uint64_t offset, uint64_t length,
-                                       std::vector<bool>* unavailable) {
+                                       std::vector<bool>* unavailable, uint64_t limit) {
   auto get = [&](size_t l) -> Result<Bytes> {
     if (unavailable && (*unavailable)[l])
       return Fail(ErrorKind::kIo, locations_[l]->Location() + " did not answer", true);
-    auto r = locations_[l]->Get(t, ShardName(name, index), offset, length);
+    auto r = offset == 0 && length == 0 && limit != UINT64_MAX
+                 ? locations_[l]->GetAtMost(t, ShardName(name, index), limit)
+                 : locations_[l]->Get(t, ShardName(name, index), offset, length);
     if (!r && r.error().transient() && unavailable) (*unavailable)[l] = true;
     return r;
   };
@@ -242,16 +254,36 @@ Result<Bytes> ShardedBackend::GetShard(ObjectType t, const std::string& name, in
   return r;
 }
 
-Result<Bytes> ShardedBackend::GetRows(ObjectType t, const std::string& name, int index,
-                                      uint64_t offset, uint64_t length) {
+Result<Bytes> ShardedBackend::GetRows(const Header& h, ObjectType t, const std::string& name,
+                                      int index, uint64_t offset, uint64_t length) {
   auto r = GetShard(t, name, index, offset, length);
   if (r || r.error().kind() != ErrorKind::kCorrupt) return r;
   // A truncated shard: its rows before the cut are still good. Read what
   // is there; the caller treats missing rows as bad.
-  auto whole = GetShard(t, name, index, 0, 0);
+  auto whole = GetShard(t, name, index, 0, 0, nullptr, FileSize(h));
   if (!whole || whole->size() <= offset) return r;
   size_t n = size_t(std::min<uint64_t>(length, whole->size() - offset));
   return Bytes(whole->begin() + ptrdiff_t(offset), whole->begin() + ptrdiff_t(offset + n));
+}
+
+std::optional<ShardedBackend::Header> ShardedBackend::ParseHeader(ByteSpan b, const Tag& tag,
+                                                                  int index) {
+  if (b.size() < kHeaderSize) return std::nullopt;
+  const uint8_t* p = b.data();
+  if (std::memcmp(p, kShardMagic, 4) != 0 || p[4] != 1 ||
+      GetU32(p + 60) != Crc32c(ByteSpan(p, 60)) || std::memcmp(p + 24, tag.data(), 16) != 0)
+    return std::nullopt;
+  Header h{p[5], p[6], p[7], GetU64(p + 8), GetU32(p + 16), GetU32(p + 20)};
+  if (h.k < 1 || h.m < 0 || h.k + h.m > kMaxShards || h.index != index ||
+      h.length > kMaxObjectSize || ShardLayout(h.length, h.k) != std::make_pair(h.block, h.rows))
+    return std::nullopt;
+  return h;
+}
+
+void ShardedBackend::CacheHeader(ObjectType t, const std::string& name, const Header& h) {
+  std::lock_guard l(mu_);
+  if (headers_.size() > 100000) headers_.clear();
+  headers_[std::string(ObjectTypeDir(t)) + "/" + name] = h;
 }
 
 Result<ShardedBackend::Header> ShardedBackend::LoadHeader(ObjectType t, const std::string& name) {
@@ -276,19 +308,23 @@ Result<ShardedBackend::Header> ShardedBackend::LoadHeader(ObjectType t, const st
       if (!io_error && b.error().kind() != ErrorKind::kNotFound) io_error = b.error();
       continue;
     }
-    const uint8_t* p = b->data();
     bad_header = true;
-    if (std::memcmp(p, kShardMagic, 4) != 0 || p[4] != 1 ||
-        GetU32(p + 60) != Crc32c(ByteSpan(p, 60)) || std::memcmp(p + 24, tag.data(), 16) != 0)
-      continue;
-    Header h{p[5], p[6], p[7], GetU64(p + 8), GetU32(p + 16), GetU32(p + 20)};
-    if (h.k < 1 || h.m < 0 || h.k + h.m > kMaxShards || h.index != i || h.length > kMaxObjectSize ||
-        ShardLayout(h.length, h.k) != std::make_pair(h.block, h.rows))
-      continue;
-    std::lock_guard l(mu_);
-    if (headers_.size() > 100000) headers_.clear();
-    headers_[key] = h;
-    return h;
+    auto h = ParseHeader(*b, tag, i);
+    if (!h) continue;
+    // A header is protected by a CRC anyone can compute: believe it once
+    // one more shard agrees (or none is left to ask), so that one damaged
+    // shard within the parity budget can never change how the object is
+    // read. Shards that are missing or unreadable are skipped; one that
+    // disagrees calls a vote of all of them.
+    for (int j = i + 1; j < h->k + h->m; j++) {
+      auto o = GetShard(t, name, j, 0, kHeaderSize, &unavailable);
+      auto other = o ? ParseHeader(*o, tag, j) : std::nullopt;
+      if (!other) continue;
+      if (!SameObject(*other, *h)) return VoteHeader(t, name);
+      break;
+    }
+    CacheHeader(t, name, *h);
+    return *h;
   }
   if (first_error && first_error->kind() == ErrorKind::kNotFound && !io_error)
     return Fail(ErrorKind::kNotFound, "object " + name + " not found");
@@ -300,6 +336,47 @@ Result<ShardedBackend::Header> ShardedBackend::LoadHeader(ObjectType t, const st
               "object " + name + ": no readable shard header (lost beyond repair)");
 }
 
+std::optional<ShardedBackend::Header> ShardedBackend::Elect(
+    const std::vector<std::optional<Header>>& headers) {
+  // Every header of an object is the same but for its index. The most
+  // common one wins; a tie goes to the lowest shard (as LoadHeader would).
+  std::optional<Header> best;
+  int best_votes = 0;
+  for (size_t i = 0; i < headers.size(); i++) {
+    if (!headers[i]) continue;
+    int votes = 0;
+    for (const auto& o : headers)
+      votes += o && SameObject(*o, *headers[i]) ? 1 : 0;
+    if (votes > best_votes) {
+      best = headers[i];
+      best_votes = votes;
+    }
+  }
+  return best;
+}
+
+Result<ShardedBackend::Header> ShardedBackend::VoteHeader(ObjectType t, const std::string& name) {
+  auto tag = NameTag(t, name);
+  std::vector<std::optional<Header>> headers;
+  std::vector<bool> unavailable(locations_.size(), false);
+  // Up to the largest k + m any valid header names (all 32 until one is
+  // found): a forged header cannot hide shards by claiming fewer.
+  int limit = kMaxShards;
+  bool any = false;
+  for (int i = 0; i < limit; i++) {
+    auto b = GetShard(t, name, i, 0, kHeaderSize, &unavailable);
+    headers.push_back(b ? ParseHeader(*b, tag, i) : std::nullopt);
+    if (!headers.back()) continue;
+    int n = headers.back()->k + headers.back()->m;
+    limit = any ? std::max(limit, n) : n;
+    any = true;
+  }
+  auto h = Elect(headers);
+  if (!h) return LoadHeader(t, name);  // no valid header: its error
+  CacheHeader(t, name, *h);
+  return *h;
+}
+
 Status ShardedBackend::RebuildRows(ObjectType t, const std::string& name, const Header& h,
                                    int want, uint32_t r0, uint32_t r1, uint8_t* out) {
   const int n = h.k + h.m;
@@ -308,7 +385,8 @@ Status ShardedBackend::RebuildRows(ObjectType t, const std::string& name, const 
   std::vector<Bytes> runs(static_cast<size_t>(n));
   for (int i = 0; i < n; i++) {
     if (i == want) continue;
-    auto b = GetRows(t, name, i, kHeaderSize + uint64_t(r0) * stride, uint64_t(r1 - r0) * stride);
+    auto b = GetRows(h, t, name, i, kHeaderSize + uint64_t(r0) * stride,
+                     uint64_t(r1 - r0) * stride);
     if (b) runs[size_t(i)] = std::move(*b);
   }
   auto code = Code(h.k, h.m);
@@ -337,6 +415,18 @@ Status ShardedBackend::RebuildRows(ObjectType t, const std::string& name, const 
 Result<Bytes> ShardedBackend::Get(ObjectType t, const std::string& name, uint64_t offset,
                                   uint64_t length) {
   KS_ASSIGN(Header h, LoadHeader(t, name));
+  auto r = GetWith(h, t, name, offset, length);
+  if (r || r.error().kind() != ErrorKind::kCorrupt) return r;
+  // The header read first may be the damaged part: one with a valid CRC
+  // but another length (forged, or from a bad repair) makes every row look
+  // missing. Ask every shard; if most say otherwise, read by theirs.
+  auto voted = VoteHeader(t, name);
+  if (!voted || SameObject(*voted, h)) return r;
+  return GetWith(*voted, t, name, offset, length);
+}
+
+Result<Bytes> ShardedBackend::GetWith(const Header& h, ObjectType t, const std::string& name,
+                                      uint64_t offset, uint64_t length) {
   if (offset > h.length) return Fail(ErrorKind::kCorrupt, "object " + name + " is shorter than expected");
   if (length == 0) length = h.length - offset;
   if (offset + length > h.length)
@@ -346,16 +436,19 @@ Result<Bytes> ShardedBackend::Get(ObjectType t, const std::string& name, uint64_
   const Tag tag = NameTag(t, name);
   // Filled in order, by appending: never zeroed first.
   Bytes out;
-  out.reserve(length);
+  out.reserve(std::min(length, kMaxReserve));
   uint64_t pos = offset, end = offset + length;
   bool degraded = false;
   Bytes rows_buf;
   while (pos < end) {
     int j = int(pos / shard_bytes);
     uint64_t within = pos % shard_bytes;
-    uint64_t stop = std::min<uint64_t>(shard_bytes, within + (end - pos));
-    uint32_t r0 = uint32_t(within / h.block), r1 = uint32_t((stop + h.block - 1) / h.block);
-    auto run = GetRows(t, name, j, kHeaderSize + uint64_t(r0) * stride, uint64_t(r1 - r0) * stride);
+    uint32_t r0 = uint32_t(within / h.block);
+    uint64_t stop = std::min<uint64_t>({shard_bytes, within + (end - pos),
+                                        (uint64_t(r0) + kRowsPerRead) * h.block});
+    uint32_t r1 = uint32_t((stop + h.block - 1) / h.block);
+    auto run = GetRows(h, t, name, j, kHeaderSize + uint64_t(r0) * stride,
+                       uint64_t(r1 - r0) * stride);
     std::vector<bool> bad(r1 - r0, !run);
     for (uint32_t r = r0; r < r1 && run; r++) {
       const size_t at = size_t(r - r0) * stride;
@@ -406,9 +499,18 @@ static void NoteShardTime(int64_t& earliest, int64_t t) {
 Result<ObjectInfo> ShardedBackend::Stat(ObjectType t, const std::string& name) {
   KS_ASSIGN(Header h, LoadHeader(t, name));
   ObjectInfo info{name, h.length, 0};
+  int fitting = 0;  // shard files as long as the header says
+  const uint64_t file_size = kHeaderSize + uint64_t(h.rows) * (h.block + kCrcSize);
   for (int i = 0; i < h.k + h.m; i++) {
     auto s = locations_[PlaceOf(t, name, i)]->Stat(t, ShardName(name, i));
     if (s) NoteShardTime(info.mtime_ns, s->mtime_ns);
+    fitting += s && s->size == file_size ? 1 : 0;
+  }
+  // Too few files fit the header to read the object by it: the header may
+  // be the damage (Get). The vote's length is the object's.
+  if (fitting < h.k) {
+    auto voted = VoteHeader(t, name);
+    if (voted) info.size = voted->length;
   }
   return info;
 }
@@ -478,21 +580,56 @@ Result<std::vector<std::string>> ShardedBackend::ListHidden(ObjectType t) {
 }
 
 Result<ShardedBackend::Shards> ShardedBackend::LoadAll(ObjectType t, const std::string& name) {
-  KS_ASSIGN(Header h, LoadHeader(t, name));
-  const int n = h.k + h.m;
+  KS_ASSIGN(Header first, LoadHeader(t, name));
   auto tag = NameTag(t, name);
   Shards s;
-  s.h = h;
+  std::vector<std::optional<Header>> headers;
+  // Every shard file is read whole anyway, so all their headers vote (see
+  // Get): repair must rebuild by the header most shards carry, never by a
+  // lone forged one (whose length would also size the rebuild). As many
+  // shards are read as any valid header names.
+  std::vector<bool> longer;  // read cut at the expected size
+  auto read = [&](int i, uint64_t size) {
+    auto b = GetShard(t, name, i, 0, 0, nullptr, size);
+    bool cut = false;
+    if (!b && b.error().kind() == ErrorKind::kCorrupt) {
+      // Longer than any shard of the object: damaged, but the rows it
+      // holds may still serve. Read only as far as they go.
+      b = GetShard(t, name, i, 0, size);
+      cut = bool(b);
+    }
+    return std::make_pair(std::move(b), cut);
+  };
+  int shards = first.k + first.m;
+  for (int i = 0; i < shards; i++) {
+    auto [b, cut] = read(i, FileSize(first));
+    s.exists.push_back(bool(b));
+    s.files.push_back(b ? std::move(*b) : Bytes{});
+    longer.push_back(cut);
+    headers.push_back(ParseHeader(s.files.back(), tag, i));
+    if (headers.back()) shards = std::max(shards, headers.back()->k + headers.back()->m);
+  }
+  s.h = Elect(headers).value_or(first);
+  if (!SameObject(s.h, first)) {
+    CacheHeader(t, name, s.h);
+    // Read again what the first header cut short, by the elected size.
+    for (int i = 0; i < shards; i++) {
+      if (!longer[size_t(i)] || FileSize(s.h) <= FileSize(first)) continue;
+      auto [b, cut] = read(i, FileSize(s.h));
+      if (b) s.files[size_t(i)] = std::move(*b);
+      longer[size_t(i)] = cut;
+    }
+  }
+  const int n = s.h.k + s.h.m;
   s.files.resize(size_t(n));
-  s.exists.assign(size_t(n), false);
+  s.exists.resize(size_t(n), false);
   s.header_ok.assign(size_t(n), false);
-  s.block_ok.assign(size_t(n), std::vector<bool>(h.rows, false));
+  s.block_ok.assign(size_t(n), std::vector<bool>(s.h.rows, false));
+  longer.resize(size_t(n), false);
   for (int i = 0; i < n; i++) {
-    auto b = GetShard(t, name, i, 0, 0);
-    if (!b) continue;
-    s.files[size_t(i)] = std::move(*b);
-    s.exists[size_t(i)] = true;
-    s.header_ok[size_t(i)] = CheckShardFile(s.files[size_t(i)], h, i, tag, s.block_ok[size_t(i)]);
+    const size_t u = size_t(i);
+    if (s.exists[u])
+      s.header_ok[u] = CheckShardFile(s.files[u], s.h, i, tag, s.block_ok[u]) && !longer[u];
   }
   return s;
 }
@@ -528,11 +665,11 @@ Result<ObjectHealth> ShardedBackend::VerifyRead(ObjectType t, const std::string&
     // Appended in order (data shards are consecutive runs of the object),
     // so the buffer is never zeroed first.
     Bytes out;
-    out.reserve(h->length);
+    out.reserve(std::min(h->length, kMaxReserve));
     std::vector<bool> block_ok;
     bool clean = true;
     for (int i = 0; i < n && clean; i++) {
-      auto f = GetShard(t, name, i, 0, 0);
+      auto f = GetShard(t, name, i, 0, 0, nullptr, FileSize(*h));
       clean = f && CheckShardFile(*f, *h, i, tag, block_ok) &&
               std::find(block_ok.begin(), block_ok.end(), false) == block_ok.end();
       if (!clean || i >= h->k) continue;
@@ -616,6 +753,16 @@ Status ShardedBackend::Repair(ObjectType t, const std::string& name) {
                          std::count(s.block_ok[size_t(i)].begin(), s.block_ok[size_t(i)].end(), false) > 0;
   }
   if (std::none_of(rewrite.begin(), rewrite.end(), [](bool b) { return b; })) return Ok();
+  // Every row needs k good blocks. Checked before anything is allocated:
+  // the rebuild below takes n times the rows the header claims, and rows
+  // that exist in no file (a forged length) would fail here anyway.
+  for (uint32_t r = 0; r < h.rows; r++) {
+    int good = 0;
+    for (int i = 0; i < n; i++) good += s.block_ok[size_t(i)][r] ? 1 : 0;
+    if (good < h.k)
+      return Fail(ErrorKind::kCorrupt, "object " + name + ": block " + std::to_string(r) +
+                                           " is damaged beyond the parity budget; cannot repair");
+  }
   auto code = Code(h.k, h.m);
   // Rebuild every shard's payload row by row, then rewrite the damaged ones.
   std::vector<Bytes> payload(static_cast<size_t>(n), Bytes(size_t(h.rows) * h.block));

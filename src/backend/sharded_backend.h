@@ -17,6 +17,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -80,7 +81,25 @@ class ShardedBackend : public Backend {
   };
   struct Shards;  // every shard of one object, read whole (Verify/Repair)
 
+  // Equal but for the shard index: headers of the same stored object.
+  static bool SameObject(const Header& a, const Header& b) {
+    return a.k == b.k && a.m == b.m && a.length == b.length && a.block == b.block &&
+           a.rows == b.rows;
+  }
+  // The header at the start of `b`, if it is well-formed, its CRC verifies,
+  // it carries `tag` and `index`, and its layout fits its length.
+  static std::optional<Header> ParseHeader(ByteSpan b, const std::array<uint8_t, 16>& tag,
+                                           int index);
+  // The header most of `headers` agree on (ties: the lowest index).
+  static std::optional<Header> Elect(const std::vector<std::optional<Header>>& headers);
+  void CacheHeader(ObjectType t, const std::string& name, const Header& h);
+  // The first valid shard header (cached).
   Result<Header> LoadHeader(ObjectType t, const std::string& name);
+  // Reads every shard's header and caches the one most of them carry.
+  Result<Header> VoteHeader(ObjectType t, const std::string& name);
+  // Get, reading by header `h`.
+  Result<Bytes> GetWith(const Header& h, ObjectType t, const std::string& name, uint64_t offset,
+                        uint64_t length);
   // The 64-byte header of a shard file.
   static Bytes ShardFileHeader(const std::array<uint8_t, 16>& tag, const Header& h);
   // Checks one whole shard file (shard `index` of an object with header
@@ -91,14 +110,20 @@ class ShardedBackend : public Backend {
   // A whole shard file: header, then each block of `payload` with its CRC.
   static Bytes BuildShardFile(const std::array<uint8_t, 16>& tag, const Header& h,
                               const uint8_t* payload);
+  // The size of every shard file of an object with header `h`.
+  static uint64_t FileSize(const Header& h);
   // `unavailable` (per location, optional): locations that failed with a
-  // transient error are skipped, and a transient failure marks one.
+  // transient error are skipped, and a transient failure marks one. A whole
+  // read (length 0) fails as corrupt, before allocating, if the file is
+  // longer than `limit` (Backend::GetAtMost).
   Result<Bytes> GetShard(ObjectType t, const std::string& name, int index, uint64_t offset,
-                         uint64_t length, std::vector<bool>* unavailable = nullptr);
-  // Like GetShard for a run of rows, but a truncated shard yields the rows
-  // it still has (possibly fewer bytes than asked).
-  Result<Bytes> GetRows(ObjectType t, const std::string& name, int index, uint64_t offset,
-                        uint64_t length);
+                         uint64_t length, std::vector<bool>* unavailable = nullptr,
+                         uint64_t limit = UINT64_MAX);
+  // Like GetShard for a run of rows of an object with header `h`, but a
+  // truncated shard yields the rows it still has (possibly fewer bytes than
+  // asked).
+  Result<Bytes> GetRows(const Header& h, ObjectType t, const std::string& name, int index,
+                        uint64_t offset, uint64_t length);
   Result<Shards> LoadAll(ObjectType t, const std::string& name);
   // Rebuilds rows [r0, r1) of data shard `want` from the other shards.
   Status RebuildRows(ObjectType t, const std::string& name, const Header& h, int want,

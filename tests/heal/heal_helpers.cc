@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -410,6 +411,12 @@ void DamageZero(const std::string& path, uint64_t offset, uint64_t length) {
       Die("pwrite " + path);
     ::close(fd);
   });
+}
+
+long PeakRssKiB() {
+  struct rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
 }
 
 uint64_t FileSize(const std::string& path) {

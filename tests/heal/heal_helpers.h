@@ -110,6 +110,9 @@ void DamageXor(const std::string& path, uint64_t offset, uint8_t mask);
 void DamageZero(const std::string& path, uint64_t offset, uint64_t length);
 uint64_t FileSize(const std::string& path);
 
+// This process's peak resident set so far, in KiB (getrusage).
+long PeakRssKiB();
+
 // ---------------------------------------------------------------------------
 // Shard files.
 

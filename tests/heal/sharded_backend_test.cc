@@ -438,6 +438,88 @@ TEST(ShardedBackend, ShardUnderAnotherIndexIsRejected) {
   EXPECT_EQ(*rig.Shard(kPack, "obj", 1), orig1);
 }
 
+// Shard 0's header rewritten with a correct CRC (anyone who can write to
+// the storage can do it: no key is needed) to claim another length: the
+// largest object allowed (4 GiB), as a bare 64-byte file, or a shorter one
+// whose rows still verify. The other shards' headers outvote it, so the
+// object reads whole and right, verifies as damaged and is repaired; and
+// memory is never allocated for the claimed length.
+TEST(ShardedBackend, ForgedHeaderIsOutvoted) {
+  const uint64_t kClaims[] = {4ull << 30, 512u << 10};
+  for (uint64_t claimed : kClaims) {
+    SCOPED_TRACE("claimed length " + std::to_string(claimed));
+    MemRig rig(1, {8, 2});
+    Bytes data = RandomData(13, 1 << 20);
+    ASSERT_TRUE(rig.sb->Put(kPack, "obj", data));
+    Bytes orig0 = *rig.Shard(kPack, "obj", 0);
+    const uint32_t rows = uint32_t(claimed / 8 / 4096);  // 4 KiB blocks either way
+    Bytes forged = orig0;
+    if (claimed > data.size()) forged.resize(heal::kShardHeaderSize);
+    for (int b = 0; b < 8; b++) forged[8 + b] = uint8_t(claimed >> (8 * b));
+    for (int b = 0; b < 4; b++) forged[20 + b] = uint8_t(rows >> (8 * b));
+    uint32_t crc = ks::Crc32c(ks::ByteSpan(forged.data(), 60));
+    for (int b = 0; b < 4; b++) forged[60 + b] = uint8_t(crc >> (8 * b));
+    ASSERT_EQ(HeaderOf(forged).length, claimed);
+    *rig.Shard(kPack, "obj", 0) = forged;
+
+    const long rss_before = heal::PeakRssKiB();
+    rig.Reopen();
+    auto got = rig.sb->Get(kPack, "obj", 0, 0);
+    ASSERT_TRUE(got) << got.error().message();
+    EXPECT_EQ(*got, data);
+    rig.Reopen();
+    auto part = rig.sb->Get(kPack, "obj", 300000, 100000);
+    ASSERT_TRUE(part) << part.error().message();
+    EXPECT_EQ(*part, Bytes(data.begin() + 300000, data.begin() + 400000));
+    rig.Reopen();
+    auto info = rig.sb->Stat(kPack, "obj");
+    ASSERT_TRUE(info) << info.error().message();
+    EXPECT_EQ(info->size, data.size());
+    rig.Reopen();
+    auto h = rig.sb->Verify(kPack, "obj");
+    ASSERT_TRUE(h) << h.error().message();
+    EXPECT_FALSE(h->intact);
+    EXPECT_TRUE(h->recoverable);
+    ASSERT_TRUE(rig.sb->Repair(kPack, "obj"));
+    EXPECT_EQ(*rig.Shard(kPack, "obj", 0), orig0);
+    // The claimed 4 GiB (or the 512 MiB of one shard) would show here.
+    EXPECT_LT(heal::PeakRssKiB() - rss_before, 64 * 1024);
+  }
+}
+
+// Every shard's header forged alike to claim 4 GiB: no vote can help, and
+// the object is as good as deleted. Reads, Verify and Repair fail cleanly,
+// and still allocate only for the bytes really stored.
+TEST(ShardedBackend, HeadersForgedAlikeFailCleanly) {
+  MemRig rig(1, {8, 2});
+  ASSERT_TRUE(rig.sb->Put(kPack, "obj", RandomData(14, 1 << 20)));
+  const uint64_t claimed = 4ull << 30;
+  const uint32_t rows = uint32_t(claimed / 8 / 4096);
+  for (int i = 0; i < 10; i++) {
+    Bytes& f = *rig.Shard(kPack, "obj", i);
+    for (int b = 0; b < 8; b++) f[8 + b] = uint8_t(claimed >> (8 * b));
+    for (int b = 0; b < 4; b++) f[20 + b] = uint8_t(rows >> (8 * b));
+    uint32_t crc = ks::Crc32c(ks::ByteSpan(f.data(), 60));
+    for (int b = 0; b < 4; b++) f[60 + b] = uint8_t(crc >> (8 * b));
+  }
+  const long rss_before = heal::PeakRssKiB();
+  rig.Reopen();
+  auto got = rig.sb->Get(kPack, "obj", 0, 0);
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().kind(), ErrorKind::kCorrupt) << got.error().message();
+  auto part = rig.sb->Get(kPack, "obj", 3u << 30, 1 << 20);
+  ASSERT_FALSE(part);
+  EXPECT_EQ(part.error().kind(), ErrorKind::kCorrupt) << part.error().message();
+  auto h = rig.sb->Verify(kPack, "obj");
+  ASSERT_TRUE(h) << h.error().message();
+  EXPECT_FALSE(h->intact);
+  EXPECT_FALSE(h->recoverable);
+  auto repaired = rig.sb->Repair(kPack, "obj");
+  ASSERT_FALSE(repaired);
+  EXPECT_EQ(repaired.error().kind(), ErrorKind::kCorrupt);
+  EXPECT_LT(heal::PeakRssKiB() - rss_before, 64 * 1024);
+}
+
 // A shard file of ANOTHER object (same size, so same layout) put under this
 // object's name. Its header carries the other object's name tag, and Verify
 // notices that.
