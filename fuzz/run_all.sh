@@ -19,7 +19,7 @@ SECS="${1:-20}"
 BUILD=build-fuzz
 ART="$PWD/$BUILD/fuzz-artifacts"
 TARGETS=(fuzz_tree fuzz_pack_header fuzz_index_table fuzz_sealed fuzz_snapshot fuzz_key_file
-         fuzz_varint fuzz_prune_mark fuzz_s3_xml)
+         fuzz_varint fuzz_prune_mark fuzz_s3_xml fuzz_shard_envelope)
 
 CLANG_OK=0
 if command -v clang++ >/dev/null &&

@@ -225,6 +225,11 @@ Bytes ShardedBackend::BuildShardFile(const std::array<uint8_t, 16>& tag, const H
   return file;
 }
 
+int ShardedBackend::KnownShards() {
+  std::lock_guard l(mu_);
+  return geometry_.k > 0 ? geometry_.k + geometry_.m : 0;
+}
+
 uint64_t ShardedBackend::FileSize(const Header& h) {
   return kHeaderSize + uint64_t(h.rows) * (h.block + kCrcSize);
 }
@@ -316,7 +321,12 @@ Result<ShardedBackend::Header> ShardedBackend::LoadHeader(ObjectType t, const st
     // shard within the parity budget can never change how the object is
     // read. Shards that are missing or unreadable are skipped; one that
     // disagrees calls a vote of all of them.
-    for (int j = i + 1; j < h->k + h->m; j++) {
+    // As far as the repository's geometry goes, not only the header's own
+    // k + m: a forged header claiming one shard would otherwise confirm
+    // itself.
+    const int known = KnownShards();
+    const int bound = known > 0 ? std::max(known, h->k + h->m) : kMaxShards;
+    for (int j = i + 1; j < bound; j++) {
       auto o = GetShard(t, name, j, 0, kHeaderSize, &unavailable);
       auto other = o ? ParseHeader(*o, tag, j) : std::nullopt;
       if (!other) continue;
@@ -359,17 +369,15 @@ Result<ShardedBackend::Header> ShardedBackend::VoteHeader(ObjectType t, const st
   auto tag = NameTag(t, name);
   std::vector<std::optional<Header>> headers;
   std::vector<bool> unavailable(locations_.size(), false);
-  // Up to the largest k + m any valid header names (all 32 until one is
-  // found): a forged header cannot hide shards by claiming fewer.
-  int limit = kMaxShards;
-  bool any = false;
+  // Up to the repository's k + m (all 32 places while it is unknown), or
+  // the largest any valid header names: a forged header can hide no shard
+  // by claiming fewer.
+  const int known = KnownShards();
+  int limit = known > 0 ? known : kMaxShards;
   for (int i = 0; i < limit; i++) {
     auto b = GetShard(t, name, i, 0, kHeaderSize, &unavailable);
     headers.push_back(b ? ParseHeader(*b, tag, i) : std::nullopt);
-    if (!headers.back()) continue;
-    int n = headers.back()->k + headers.back()->m;
-    limit = any ? std::max(limit, n) : n;
-    any = true;
+    if (headers.back()) limit = std::max(limit, headers.back()->k + headers.back()->m);
   }
   auto h = Elect(headers);
   if (!h) return LoadHeader(t, name);  // no valid header: its error
@@ -600,7 +608,7 @@ Result<ShardedBackend::Shards> ShardedBackend::LoadAll(ObjectType t, const std::
     }
     return std::make_pair(std::move(b), cut);
   };
-  int shards = first.k + first.m;
+  int shards = std::max(first.k + first.m, KnownShards());
   for (int i = 0; i < shards; i++) {
     auto [b, cut] = read(i, FileSize(first));
     s.exists.push_back(bool(b));

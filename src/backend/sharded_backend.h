@@ -110,6 +110,9 @@ class ShardedBackend : public Backend {
   // A whole shard file: header, then each block of `payload` with its CRC.
   static Bytes BuildShardFile(const std::array<uint8_t, 16>& tag, const Header& h,
                               const uint8_t* payload);
+  // k + m of the repository (every object has the config's geometry), or 0
+  // while it is not known.
+  int KnownShards();
   // The size of every shard file of an object with header `h`.
   static uint64_t FileSize(const Header& h);
   // `unavailable` (per location, optional): locations that failed with a

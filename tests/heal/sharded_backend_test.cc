@@ -439,22 +439,32 @@ TEST(ShardedBackend, ShardUnderAnotherIndexIsRejected) {
 }
 
 // Shard 0's header rewritten with a correct CRC (anyone who can write to
-// the storage can do it: no key is needed) to claim another length: the
-// largest object allowed (4 GiB), as a bare 64-byte file, or a shorter one
-// whose rows still verify. The other shards' headers outvote it, so the
-// object reads whole and right, verifies as damaged and is repaired; and
-// memory is never allocated for the claimed length.
+// the storage can do it: no key is needed) to claim another object: the
+// largest allowed (4 GiB), as a bare 64-byte file; a shorter one whose rows
+// still verify; or one stored in this shard alone (k = 1, m = 0), which no
+// other shard could confirm if only its own k + m were asked. The other
+// shards' headers outvote it, so the object reads whole and right, verifies
+// as damaged and is repaired; and memory is never allocated for the
+// claimed length.
 TEST(ShardedBackend, ForgedHeaderIsOutvoted) {
-  const uint64_t kClaims[] = {4ull << 30, 512u << 10};
-  for (uint64_t claimed : kClaims) {
-    SCOPED_TRACE("claimed length " + std::to_string(claimed));
+  struct Claim {
+    uint64_t length;
+    int k, m;
+  };
+  const Claim kClaims[] = {{4ull << 30, 8, 2}, {512u << 10, 8, 2}, {8192, 1, 0}};
+  for (Claim claim : kClaims) {
+    const uint64_t claimed = claim.length;
+    SCOPED_TRACE("claimed length " + std::to_string(claimed) + ", k " + std::to_string(claim.k));
     MemRig rig(1, {8, 2});
     Bytes data = RandomData(13, 1 << 20);
     ASSERT_TRUE(rig.sb->Put(kPack, "obj", data));
     Bytes orig0 = *rig.Shard(kPack, "obj", 0);
-    const uint32_t rows = uint32_t(claimed / 8 / 4096);  // 4 KiB blocks either way
+    // 4 KiB blocks in every case.
+    const uint32_t rows = uint32_t(claimed / uint64_t(claim.k) / 4096);
     Bytes forged = orig0;
     if (claimed > data.size()) forged.resize(heal::kShardHeaderSize);
+    forged[5] = uint8_t(claim.k);
+    forged[6] = uint8_t(claim.m);
     for (int b = 0; b < 8; b++) forged[8 + b] = uint8_t(claimed >> (8 * b));
     for (int b = 0; b < 4; b++) forged[20 + b] = uint8_t(rows >> (8 * b));
     uint32_t crc = ks::Crc32c(ks::ByteSpan(forged.data(), 60));
