@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "codec/erasure.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -387,6 +389,26 @@ void DamageDelete(const std::string& path) {
 void DamageTruncate(const std::string& path, uint64_t size) {
   Writable(path, [&] {
     if (::truncate(path.c_str(), off_t(size)) != 0) Die("truncate " + path);
+  });
+}
+
+void DamageForgeHeader(const std::string& path, uint64_t claimed) {
+  std::string f = ReadFile(path);
+  if (f.size() < kShardHeaderSize) Die("no shard header to forge in " + path);
+  f.resize(kShardHeaderSize);
+  auto put = [&](size_t at, uint64_t v, int bytes) {
+    for (int b = 0; b < bytes; b++) f[at + size_t(b)] = char(uint8_t(v >> (8 * b)));
+  };
+  const uint64_t k = uint8_t(f[5]);
+  put(8, claimed, 8);
+  put(16, 4096, 4);
+  put(20, (claimed + k * 4096 - 1) / (k * 4096), 4);
+  put(60, ks::Crc32c(ks::ByteSpan(reinterpret_cast<const uint8_t*>(f.data()), 60)), 4);
+  Writable(path, [&] {
+    int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) Die("open " + path);
+    if (::write(fd, f.data(), f.size()) != ssize_t(f.size())) Die("write " + path);
+    ::close(fd);
   });
 }
 

@@ -108,6 +108,10 @@ void DamageDelete(const std::string& path);
 void DamageTruncate(const std::string& path, uint64_t size);
 void DamageXor(const std::string& path, uint64_t offset, uint8_t mask);
 void DamageZero(const std::string& path, uint64_t offset, uint64_t length);
+// Rewrites a shard file as its 64-byte header alone, claiming an object of
+// `claimed` bytes in 4 KiB blocks, with a correct CRC: what anyone with
+// write access to the storage can forge without the key.
+void DamageForgeHeader(const std::string& path, uint64_t claimed);
 uint64_t FileSize(const std::string& path);
 
 // This process's peak resident set so far, in KiB (getrusage).

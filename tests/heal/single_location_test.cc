@@ -52,7 +52,11 @@ TreeImage* SingleLocation::image_ = nullptr;
 
 // The headline test: for EVERY shard file of the repository (config, keys,
 // snapshots, index, data), on a fresh copy: delete it, truncate it to half,
-// truncate it to 0, flip one byte in the middle. Cases run on 4 workers, each
+// truncate it to 0, flip one byte in the middle; and for shards 0 and 1 of
+// every object (the header read first, and the one that confirms it), forge
+// its header to claim a 4 GiB object (a bare 64-byte file with a correct
+// CRC), or make the file sparse to 8 GiB (a damaged inode's size looks the
+// same). Cases run on 4 workers, each
 // with its own copy that is brought back to the pristine bytes between cases
 // (and checked to be so: that is the "repository identical after repair"
 // assertion).
@@ -79,14 +83,20 @@ TEST_F(SingleLocation, EveryShardFileLostOrDamaged) {
     EXPECT_EQ(per_dir[d] % 10, 0) << d << ": shards are not in groups of 8+2";
   }
 
-  static const char* kKinds[] = {"delete", "truncate to half", "truncate to 0", "flip middle byte"};
+  static const char* kKinds[] = {"delete",           "truncate to half",       "truncate to 0",
+                                 "flip middle byte", "forge a 4 GiB header", "sparse to 8 GiB"};
   struct Case {
     std::string file;
     int kind;
   };
   std::vector<Case> cases;
-  for (const auto& f : files)
+  size_t first_shards = 0;
+  for (const auto& f : files) {
     for (int k = 0; k < 4; k++) cases.push_back({f, k});
+    if (SplitShardPath(f)->second > 1) continue;
+    first_shards++;
+    for (int k = 4; k < 6; k++) cases.push_back({f, k});
+  }
 
   // Each case runs 4-5 short kintsugi processes whose time goes mostly to
   // fsync (lock objects, shard writes): several workers overlap that.
@@ -108,6 +118,8 @@ TEST_F(SingleLocation, EveryShardFileLostOrDamaged) {
           case 1: DamageTruncate(path, size / 2); break;
           case 2: DamageTruncate(path, 0); break;
           case 3: DamageXor(path, size / 2, 0xFF); break;
+          case 4: DamageForgeHeader(path, 4ull << 30); break;
+          case 5: DamageTruncate(path, 8ull << 30); break;
         }
         // The earlier snapshot too when its own object may be the damaged
         // one, and when a data shard is lost outright.
@@ -131,12 +143,13 @@ TEST_F(SingleLocation, EveryShardFileLostOrDamaged) {
   for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("[ heal ] every shard file lost or damaged: %zu shard files (%d config, %d keys, %d snapshots, "
-              "%d index, %d data) x 4 damage kinds = %d cases run, %d with an earlier-snapshot restore too, "
-              "%zu failed, %d workers, %.1f s\n",
+              "%d index, %d data) x 4 damage kinds, and %zu first shards x 2 = %d cases run, "
+              "%d with an earlier-snapshot restore too, %zu failed, %d workers, %.1f s\n",
               files.size(), per_dir["config"], per_dir["keys"], per_dir["snapshots"], per_dir["index"],
-              per_dir["data"], done.load(), earlier.load(), failures.size(), kWorkers, secs);
+              per_dir["data"], first_shards, done.load(), earlier.load(), failures.size(), kWorkers,
+              secs);
   EXPECT_EQ(size_t(done.load()), cases.size());
-  EXPECT_EQ(cases.size(), files.size() * 4);
+  EXPECT_EQ(cases.size(), files.size() * 4 + first_shards * 2);
   for (size_t i = 0; i < failures.size() && i < 10; i++) ADD_FAILURE() << failures[i];
   EXPECT_TRUE(failures.empty()) << failures.size() << " of " << cases.size() << " cases failed";
 }
