@@ -320,10 +320,9 @@ Result<ShardedBackend::Header> ShardedBackend::LoadHeader(ObjectType t, const st
     // one more shard agrees (or none is left to ask), so that one damaged
     // shard within the parity budget can never change how the object is
     // read. Shards that are missing or unreadable are skipped; one that
-    // disagrees calls a vote of all of them.
-    // As far as the repository's geometry goes, not only the header's own
-    // k + m: a forged header claiming one shard would otherwise confirm
-    // itself.
+    // disagrees calls a vote of all of them. Asked as far as the
+    // repository's geometry goes, not only the header's own k + m: a
+    // forged header claiming one shard would otherwise confirm itself.
     const int known = KnownShards();
     const int bound = known > 0 ? std::max(known, h->k + h->m) : kMaxShards;
     for (int j = i + 1; j < bound; j++) {
@@ -508,7 +507,7 @@ Result<ObjectInfo> ShardedBackend::Stat(ObjectType t, const std::string& name) {
   KS_ASSIGN(Header h, LoadHeader(t, name));
   ObjectInfo info{name, h.length, 0};
   int fitting = 0;  // shard files as long as the header says
-  const uint64_t file_size = kHeaderSize + uint64_t(h.rows) * (h.block + kCrcSize);
+  const uint64_t file_size = FileSize(h);
   for (int i = 0; i < h.k + h.m; i++) {
     auto s = locations_[PlaceOf(t, name, i)]->Stat(t, ShardName(name, i));
     if (s) NoteShardTime(info.mtime_ns, s->mtime_ns);
@@ -595,7 +594,7 @@ Result<ShardedBackend::Shards> ShardedBackend::LoadAll(ObjectType t, const std::
   // Every shard file is read whole anyway, so all their headers vote (see
   // Get): repair must rebuild by the header most shards carry, never by a
   // lone forged one (whose length would also size the rebuild). As many
-  // shards are read as any valid header names.
+  // shards are read as the repository has, or any valid header names.
   std::vector<bool> longer;  // read cut at the expected size
   auto read = [&](int i, uint64_t size) {
     auto b = GetShard(t, name, i, 0, 0, nullptr, size);
