@@ -93,7 +93,8 @@ class ShardedBackend : public Backend {
   // The header most of `headers` agree on (ties: the lowest index).
   static std::optional<Header> Elect(const std::vector<std::optional<Header>>& headers);
   void CacheHeader(ObjectType t, const std::string& name, const Header& h);
-  // The first valid shard header (cached).
+  // The first valid shard header once the next valid one agrees (or none
+  // is left to ask), else the vote's (VoteHeader); cached.
   Result<Header> LoadHeader(ObjectType t, const std::string& name);
   // Reads every shard's header and caches the one most of them carry.
   Result<Header> VoteHeader(ObjectType t, const std::string& name);
