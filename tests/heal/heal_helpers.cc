@@ -392,18 +392,25 @@ void DamageTruncate(const std::string& path, uint64_t size) {
   });
 }
 
+void ForgeShardHeader(uint8_t* header, uint64_t claimed, int k, int m) {
+  auto put = [&](size_t at, uint64_t v, int bytes) {
+    for (int b = 0; b < bytes; b++) header[at + size_t(b)] = uint8_t(v >> (8 * b));
+  };
+  const uint64_t per_row = uint64_t(k) * 4096;
+  header[5] = uint8_t(k);
+  header[6] = uint8_t(m);
+  put(8, claimed, 8);
+  put(16, 4096, 4);
+  put(20, (claimed + per_row - 1) / per_row, 4);
+  put(60, ks::Crc32c(ks::ByteSpan(header, 60)), 4);
+}
+
 void DamageForgeHeader(const std::string& path, uint64_t claimed) {
   std::string f = ReadFile(path);
   if (f.size() < kShardHeaderSize) Die("no shard header to forge in " + path);
   f.resize(kShardHeaderSize);
-  auto put = [&](size_t at, uint64_t v, int bytes) {
-    for (int b = 0; b < bytes; b++) f[at + size_t(b)] = char(uint8_t(v >> (8 * b)));
-  };
-  const uint64_t k = uint8_t(f[5]);
-  put(8, claimed, 8);
-  put(16, 4096, 4);
-  put(20, (claimed + k * 4096 - 1) / (k * 4096), 4);
-  put(60, ks::Crc32c(ks::ByteSpan(reinterpret_cast<const uint8_t*>(f.data()), 60)), 4);
+  auto* header = reinterpret_cast<uint8_t*>(f.data());
+  ForgeShardHeader(header, claimed, header[5], header[6]);
   Writable(path, [&] {
     int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0) Die("open " + path);

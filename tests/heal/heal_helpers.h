@@ -109,8 +109,7 @@ void DamageTruncate(const std::string& path, uint64_t size);
 void DamageXor(const std::string& path, uint64_t offset, uint8_t mask);
 void DamageZero(const std::string& path, uint64_t offset, uint64_t length);
 // Rewrites a shard file as its 64-byte header alone, claiming an object of
-// `claimed` bytes in 4 KiB blocks, with a correct CRC: what anyone with
-// write access to the storage can forge without the key.
+// `claimed` bytes (ForgeShardHeader, with the file's own k and m).
 void DamageForgeHeader(const std::string& path, uint64_t claimed);
 uint64_t FileSize(const std::string& path);
 
@@ -130,6 +129,12 @@ struct ShardHeader {
   uint64_t stride() const { return uint64_t(block) + kShardCrcSize; }
   uint64_t file_size() const { return kShardHeaderSize + uint64_t(rows) * stride(); }
 };
+// Rewrites the 64-byte shard header at `header` to claim an object of
+// `claimed` bytes in k data and m parity shards of 4 KiB blocks, with a
+// correct CRC: what anyone with write access to the storage can forge
+// without the key. Magic, version, index and name tag are kept.
+void ForgeShardHeader(uint8_t* header, uint64_t claimed, int k, int m);
+
 // Parses the header (magic "KSS1", version 1, k, m, index, length, block,
 // rows). nullopt if the bytes do not start with a well-formed header (the
 // CRC is not checked here).

@@ -459,16 +459,9 @@ TEST(ShardedBackend, ForgedHeaderIsOutvoted) {
     Bytes data = RandomData(13, 1 << 20);
     ASSERT_TRUE(rig.sb->Put(kPack, "obj", data));
     Bytes orig0 = *rig.Shard(kPack, "obj", 0);
-    // 4 KiB blocks in every case.
-    const uint32_t rows = uint32_t(claimed / uint64_t(claim.k) / 4096);
     Bytes forged = orig0;
     if (claimed > data.size()) forged.resize(heal::kShardHeaderSize);
-    forged[5] = uint8_t(claim.k);
-    forged[6] = uint8_t(claim.m);
-    for (int b = 0; b < 8; b++) forged[8 + b] = uint8_t(claimed >> (8 * b));
-    for (int b = 0; b < 4; b++) forged[20 + b] = uint8_t(rows >> (8 * b));
-    uint32_t crc = ks::Crc32c(ks::ByteSpan(forged.data(), 60));
-    for (int b = 0; b < 4; b++) forged[60 + b] = uint8_t(crc >> (8 * b));
+    heal::ForgeShardHeader(forged.data(), claimed, claim.k, claim.m);
     ASSERT_EQ(HeaderOf(forged).length, claimed);
     *rig.Shard(kPack, "obj", 0) = forged;
 
@@ -503,15 +496,8 @@ TEST(ShardedBackend, ForgedHeaderIsOutvoted) {
 TEST(ShardedBackend, HeadersForgedAlikeFailCleanly) {
   MemRig rig(1, {8, 2});
   ASSERT_TRUE(rig.sb->Put(kPack, "obj", RandomData(14, 1 << 20)));
-  const uint64_t claimed = 4ull << 30;
-  const uint32_t rows = uint32_t(claimed / 8 / 4096);
-  for (int i = 0; i < 10; i++) {
-    Bytes& f = *rig.Shard(kPack, "obj", i);
-    for (int b = 0; b < 8; b++) f[8 + b] = uint8_t(claimed >> (8 * b));
-    for (int b = 0; b < 4; b++) f[20 + b] = uint8_t(rows >> (8 * b));
-    uint32_t crc = ks::Crc32c(ks::ByteSpan(f.data(), 60));
-    for (int b = 0; b < 4; b++) f[60 + b] = uint8_t(crc >> (8 * b));
-  }
+  for (int i = 0; i < 10; i++)
+    heal::ForgeShardHeader(rig.Shard(kPack, "obj", i)->data(), 4ull << 30, 8, 2);
   const long rss_before = heal::PeakRssKiB();
   rig.Reopen();
   auto got = rig.sb->Get(kPack, "obj", 0, 0);
